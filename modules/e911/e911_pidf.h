@@ -1,0 +1,70 @@
+/*
+ * e911 module - PIDF-LO and dispatchable address rendering
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Renders a location record as a PIDF-LO document (RFC 4119, RFC 4479,
+ * RFC 5139, RFC 5491, RFC 6848) and as one readable address line.
+ *
+ * The document is tuple-based: the civic tuple first, the geodetic tuple
+ * second (gml:Point, or gs:Circle when the record has a radius), one geopriv
+ * each, usage-rules with retransmission-allowed true and retention-expiry,
+ * method Manual, and a timestamp. Every value is XML-escaped.
+ *
+ * Rendering writes into a caller buffer and never allocates.
+ * This file is part of the module's pure core: no Kamailio headers.
+ */
+
+#ifndef E911_PIDF_H
+#define E911_PIDF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "e911_record.h"
+
+/* Size of a buffer that always holds a rendered document. */
+#define E911_PIDF_MAX 16384
+
+typedef struct e911_pidf_opts
+{
+	/* entity is "pres:" + (callback, else key, else "unknown") + "@" +
+	 * domain; domain must be a plain host name */
+	const char *domain;
+	/* used for <timestamp> when the record has no updated_at */
+	time_t now;
+	/* seconds added to the timestamp for gbp:retention-expiry (86400) */
+	long retention_s;
+} e911_pidf_opts_t;
+
+/* Renders rec as a PIDF-LO document into buf (NUL-terminated).
+ * Returns the document length, or -1 when it does not fit or the record has
+ * neither civic nor geodetic data. */
+int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
+		char *buf, size_t size);
+
+/* Renders the dispatchable address on one line, for people and logs at debug
+ * level, e.g. "100 Main St, Tower B, Floor 3, Suite 315, Room 315, Chicago,
+ * IL 60601, US" (geo-only: "41.881900,-87.627800 (+/-25 m)").
+ * Returns the length written (truncated to fit), or -1 when size is 0. */
+int e911_address_line(const e911_record_t *rec, char *buf, size_t size);
+
+/* Formats unix time t as RFC 3339 UTC ("2026-11-20T10:00:00Z") into buf
+ * (at least 21 bytes). Returns the length or -1. */
+int e911_time_format(int64_t t, char *buf, size_t size);
+
+/* Parses an RFC 3339 date-time (with 'Z' or a numeric offset, optional
+ * fraction) into unix seconds. Returns 0 on success, -1 otherwise. */
+int e911_time_parse(const char *s, size_t len, int64_t *out);
+
+/* Appends s[0..len) XML-escaped (& < > " ') to buf at *pos; returns 0, or
+ * -1 when it does not fit (buf is then left NUL-terminated at *pos). */
+int e911_xml_escape(char *buf, size_t size, size_t *pos, const char *s,
+		size_t len);
+
+#endif

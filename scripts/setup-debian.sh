@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what kamailio-e911 needs on Debian bookworm (run as root).
+# Enables deb-src from the machine's own Debian entries (no mirror host is
+# written here), installs Kamailio, SIPp, the build and test tools.
+set -euo pipefail
+
+enable_deb_src() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		if grep -q '^Types: deb$' "$f"; then
+			sed -i 's/^Types: deb$/Types: deb deb-src/' "$f"
+		fi
+	done
+	if [ -f /etc/apt/sources.list ]; then
+		# one-line format: add a deb-src twin of every deb line
+		if grep -q '^deb ' /etc/apt/sources.list && ! grep -q '^deb-src ' /etc/apt/sources.list; then
+			sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >/etc/apt/sources.list.d/e911-deb-src.list
+		fi
+	fi
+}
+
+PKGS=(
+	kamailio kamailio-utils-modules kamailio-extra-modules kamailio-xml-modules
+	sip-tester libcurl4-openssl-dev libjansson-dev libcmocka-dev
+	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils
+	clang libclang-rt-14-dev llvm valgrind tshark docbook-xsl xsltproc curl
+	procps iproute2 gnuplot-nox openssl
+)
+
+export DEBIAN_FRONTEND=noninteractive
+enable_deb_src
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+echo "setup-debian: installed ${#PKGS[@]} packages; kamailio: $(kamailio -v 2>/dev/null | head -1)"
