@@ -123,10 +123,10 @@ uint32_t e911_cache_expire(e911_cache_t *c, int64_t now);
  * quick and must not call back into the cache. res->rec points into shared
  * memory and is valid only during the call. A non-zero return stops the
  * walk. Returns the number of entries visited. */
-typedef int (*e911_cache_visit_f)(const char *key, size_t klen,
-		const e911_cache_res_t *res, void *arg);
-uint32_t e911_cache_walk(e911_cache_t *c, int64_t now, e911_cache_visit_f visit,
-		void *arg);
+typedef int (*e911_cache_visit_f)(
+		const char *key, size_t klen, const e911_cache_res_t *res, void *arg);
+uint32_t e911_cache_walk(
+		e911_cache_t *c, int64_t now, e911_cache_visit_f visit, void *arg);
 
 /* Fills st with the current counters (read without locks: approximate). */
 void e911_cache_get_stats(e911_cache_t *c, e911_cache_stats_t *st);

@@ -75,8 +75,8 @@ int e911_url_encode(const char *key, size_t klen, char *out, size_t size);
 
 /* Substitutes the encoded key for every "{key}" in tmpl into out.
  * Returns the length, or -1 when out is too small or tmpl has no {key}. */
-int e911_url_build(const char *tmpl, const char *key, size_t klen, char *out,
-		size_t size);
+int e911_url_build(
+		const char *tmpl, const char *key, size_t klen, char *out, size_t size);
 
 /* Checks a location_url template: scheme http, https or file, contains
  * {key}. Returns 0 or -1 with a reason in err. */
@@ -90,7 +90,8 @@ int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 
 /* Classifies a finished transfer (cc = its CURLcode) into res and resets
  * the buffers of x (the easy handle is kept). */
-void e911_fetch_finish(e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res);
+void e911_fetch_finish(
+		e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res);
 
 /* Releases everything x holds, including the easy handle. */
 void e911_fetch_xfer_free(e911_fetch_xfer_t *x);
@@ -98,12 +99,13 @@ void e911_fetch_xfer_free(e911_fetch_xfer_t *x);
 /* Blocking fetch of key with x (reused across calls): http(s) via libcurl,
  * file:// by reading <dir>/<encoded key>... directly (no decoding, so no key
  * can leave the directory). Always fills res; returns res->status. */
-e911_fetch_status_t e911_fetch(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
-		const char *key, size_t klen, e911_fetch_res_t *res);
+e911_fetch_status_t e911_fetch(e911_fetch_xfer_t *x,
+		const e911_fetch_cfg_t *cfg, const char *key, size_t klen,
+		e911_fetch_res_t *res);
 
 /* Classifies an answer already in memory (code 200/404/...) - used by
  * e911_fetch_finish() and the file:// path. Takes ownership of nothing. */
-void e911_fetch_classify(long http_code, const char *body, size_t len,
-		e911_fetch_res_t *res);
+void e911_fetch_classify(
+		long http_code, const char *body, size_t len, e911_fetch_res_t *res);
 
 #endif

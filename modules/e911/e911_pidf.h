@@ -64,7 +64,7 @@ int e911_time_parse(const char *s, size_t len, int64_t *out);
 
 /* Appends s[0..len) XML-escaped (& < > " ') to buf at *pos; returns 0, or
  * -1 when it does not fit (buf is then left NUL-terminated at *pos). */
-int e911_xml_escape(char *buf, size_t size, size_t *pos, const char *s,
-		size_t len);
+int e911_xml_escape(
+		char *buf, size_t size, size_t *pos, const char *s, size_t len);
 
 #endif

@@ -94,9 +94,9 @@ typedef struct e911_record
 	uint32_t flags; /* E911_REC_* */
 	double lat;		/* WGS84 degrees, valid with E911_REC_HAS_GEO */
 	double lon;
-	double radius_m;	/* uncertainty radius in metres, 0 = none */
-	int64_t updated_at; /* unix seconds of updated_at, 0 = not given */
-	int32_t max_age;	/* seconds; -1 = not given */
+	double radius_m;			/* uncertainty radius in metres, 0 = none */
+	int64_t updated_at;			/* unix seconds of updated_at, 0 = not given */
+	int32_t max_age;			/* seconds; -1 = not given */
 	uint16_t off[E911_F_COUNT]; /* offset into pool, 0 = absent */
 	char pool[];				/* pool[0] is always '\0' */
 } e911_record_t;

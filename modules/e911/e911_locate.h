@@ -1,0 +1,98 @@
+/*
+ * e911 module - locating a caller
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Finds the location for a lookup key: from the shared-memory cache when
+ * fresh, else from the location service, else the last good record (stale)
+ * when the service fails. The outcome is kept per process, tied to the SIP
+ * message it was made for, so $e911(...) and e911_route() read it.
+ */
+
+#ifndef E911_LOCATE_H
+#define E911_LOCATE_H
+
+#include <stdint.h>
+
+#include "../../core/parser/msg_parser.h"
+#include "../../core/str.h"
+#include "../../core/counters.h"
+
+#include "e911_cache.h"
+#include "e911_fetch.h"
+#include "e911_record.h"
+
+/* e911_locate() return codes, as the script sees them */
+#define E911_LOC_FRESH 1
+#define E911_LOC_STALE 2
+#define E911_LOC_NONE -1
+#define E911_LOC_UNAVAILABLE -2
+
+typedef enum e911_source
+{
+	E911_SRC_NONE = 0,
+	E911_SRC_CACHE,
+	E911_SRC_SERVICE,
+	E911_SRC_STALE,
+	E911_SRC_SNAPSHOT
+} e911_source_t;
+
+/* The outcome of the last lookup in this process. */
+typedef struct e911_loc
+{
+	unsigned int msg_id; /* the message it was made for */
+	int msg_pid;
+	int valid;	/* 0 until a lookup ran for this message */
+	int status; /* E911_LOC_* */
+	e911_source_t source;
+	int64_t fetched_at;
+	char key[E911_KEY_MAX + 1];
+	e911_record_t *rec; /* points into buf, or NULL */
+	uint64_t buf[E911_REC_MAX_SIZE / sizeof(uint64_t)];
+} e911_loc_t;
+
+/* module configuration the lookup needs (set by e911_mod.c) */
+typedef struct e911_locate_cfg
+{
+	e911_fetch_cfg_t fetch;
+	int cache_ttl;
+	int negative_ttl;
+	int stale_ttl;
+} e911_locate_cfg_t;
+
+typedef struct e911_stats
+{
+	stat_var *lookups;
+	stat_var *cache_hits;
+	stat_var *cache_misses;
+	stat_var *negative_hits;
+	stat_var *stale_served;
+	stat_var *snapshot_served;
+	stat_var *fetch_errors;
+	stat_var *fetch_timeouts;
+	stat_var *fallback_routes;
+} e911_stats_t;
+
+extern e911_locate_cfg_t e911_lcfg;
+extern e911_cache_t *e911_cache;
+extern e911_stats_t e911_st;
+
+/* Locates key for msg; records the outcome (see e911_loc_get()).
+ * Returns E911_LOC_FRESH, _STALE, _NONE or _UNAVAILABLE. */
+int e911_locate_key(sip_msg_t *msg, str *key);
+
+/* The outcome of the lookup made for msg, or NULL when none was. */
+e911_loc_t *e911_loc_get(sip_msg_t *msg);
+
+/* Releases per-process resources (the reused curl handle). */
+void e911_locate_child_destroy(void);
+
+/* status and source as text */
+const char *e911_status_name(int status);
+const char *e911_source_name(e911_source_t src);
+
+#endif

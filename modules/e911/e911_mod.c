@@ -1,0 +1,615 @@
+/*
+ * e911 module - dispatchable location for emergency calls
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * This file is part of kamailio-e911, a module for Kamailio, a free SIP
+ * server.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * The module's exports: parameters, script functions and their KEMI twins,
+ * the $e911(...) pseudo-variable and statistics. Each script function is a
+ * thin w_ wrapper that resolves its parameters and calls the ki_ function
+ * KEMI calls too; the work is done in e911_locate.c (lookup), e911_sip.c
+ * (rewrite) and the pure core (e911_record, e911_pidf, e911_dial,
+ * e911_cache, e911_fetch, e911_mime).
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "../../core/sr_module.h"
+#include "../../core/dprint.h"
+#include "../../core/globals.h"
+#include "../../core/mod_fix.h"
+#include "../../core/pvar.h"
+#include "../../core/kemi.h"
+#include "../../core/counters.h"
+#include "../../core/ut.h"
+#include "../../core/parser/parse_uri.h"
+
+#include "e911_dial.h"
+#include "e911_locate.h"
+#include "e911_pidf.h"
+#include "e911_sip.h"
+
+MODULE_VERSION
+
+/* parameters */
+static char *p_location_url = "";
+static int p_timeout_ms = 1000;
+static int p_connect_timeout_ms = 300;
+static int p_cache_ttl = 300;
+static int p_negative_ttl = 30;
+static int p_stale_ttl = 86400;
+static int p_cache_size = 100000;
+static int p_cache_max_bytes = 0;
+static char *p_auth_header = "";
+static int p_tls_verify = 1;
+static char *p_tls_ca_file = "";
+static char *p_default_route = "";
+static char *p_fallback_route = "";
+static char *p_emergency_numbers = "911,112";
+static char *p_test_numbers = "933";
+static char *p_dial_prefixes = "9";
+static int p_geolocation_routing = 1;
+static char *p_domain = "localhost";
+static char *p_callback_uri = "sip";
+
+static e911_dialplan_t *dialplan = NULL;
+
+/* the last classification, for $e911(class) and $e911(service) */
+static struct
+{
+	unsigned int msg_id;
+	int msg_pid;
+	int cls;
+	const char *urn;
+} last_class;
+
+static int mod_init(void);
+static void mod_destroy(void);
+
+static int w_e911_is_emergency(sip_msg_t *msg, char *p1, char *p2);
+static int w_e911_is_emergency_number(sip_msg_t *msg, char *num, char *p2);
+static int w_e911_locate(sip_msg_t *msg, char *key, char *p2);
+static int w_e911_route(sip_msg_t *msg, char *p1, char *p2);
+
+static int pv_parse_e911_name(pv_spec_p sp, str *in);
+static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{"e911_is_emergency", (cmd_function)w_e911_is_emergency, 0,
+		0, 0, ANY_ROUTE},
+	{"e911_is_emergency", (cmd_function)w_e911_is_emergency_number, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"e911_locate", (cmd_function)w_e911_locate, 1,
+		fixup_spve_null, fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"e911_route", (cmd_function)w_e911_route, 0,
+		0, 0, REQUEST_ROUTE | FAILURE_ROUTE},
+	{0, 0, 0, 0, 0, 0}
+};
+
+static param_export_t params[] = {
+	{"location_url", PARAM_STRING, &p_location_url},
+	{"timeout_ms", PARAM_INT, &p_timeout_ms},
+	{"connect_timeout_ms", PARAM_INT, &p_connect_timeout_ms},
+	{"cache_ttl", PARAM_INT, &p_cache_ttl},
+	{"negative_ttl", PARAM_INT, &p_negative_ttl},
+	{"stale_ttl", PARAM_INT, &p_stale_ttl},
+	{"cache_size", PARAM_INT, &p_cache_size},
+	{"cache_max_bytes", PARAM_INT, &p_cache_max_bytes},
+	{"auth_header", PARAM_STRING, &p_auth_header},
+	{"tls_verify", PARAM_INT, &p_tls_verify},
+	{"tls_ca_file", PARAM_STRING, &p_tls_ca_file},
+	{"default_route", PARAM_STRING, &p_default_route},
+	{"fallback_route", PARAM_STRING, &p_fallback_route},
+	{"emergency_numbers", PARAM_STRING, &p_emergency_numbers},
+	{"test_numbers", PARAM_STRING, &p_test_numbers},
+	{"dial_prefixes", PARAM_STRING, &p_dial_prefixes},
+	{"geolocation_routing", PARAM_INT, &p_geolocation_routing},
+	{"domain", PARAM_STRING, &p_domain},
+	{"callback_uri", PARAM_STRING, &p_callback_uri},
+	{0, 0, 0}
+};
+
+static pv_export_t mod_pvs[] = {
+	{{"e911", sizeof("e911") - 1}, PVT_OTHER, pv_get_e911, 0,
+		pv_parse_e911_name, 0, 0, 0},
+	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
+};
+
+static stat_export_t mod_stats[] = {
+	{"lookups", 0, &e911_st.lookups},
+	{"cache_hits", 0, &e911_st.cache_hits},
+	{"cache_misses", 0, &e911_st.cache_misses},
+	{"negative_hits", 0, &e911_st.negative_hits},
+	{"stale_served", 0, &e911_st.stale_served},
+	{"snapshot_served", 0, &e911_st.snapshot_served},
+	{"fetch_errors", 0, &e911_st.fetch_errors},
+	{"fetch_timeouts", 0, &e911_st.fetch_timeouts},
+	{"fallback_routes", 0, &e911_st.fallback_routes},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"e911",			 /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	cmds,			 /* exported functions */
+	params,			 /* exported parameters */
+	0,				 /* RPC method exports */
+	mod_pvs,		 /* exported pseudo-variables */
+	0,				 /* response handling function */
+	mod_init,		 /* module initialization function */
+	0,				 /* per-child init function */
+	mod_destroy		 /* module destroy function */
+};
+/* clang-format on */
+
+/* A SIP/tel/urn URI usable as a route (empty allowed when optional). */
+static int check_route_param(const char *name, const char *val, int required)
+{
+	if(val == NULL || *val == '\0') {
+		if(required) {
+			LM_ERR("e911: modparam %s is required: an emergency call "
+				   "without location needs somewhere to go\n",
+					name);
+			return -1;
+		}
+		return 0;
+	}
+	if(e911_uri_check(val, strlen(val)) < 0) {
+		LM_ERR("e911: modparam %s is not a valid sip/sips/tel/urn URI\n", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_domain(const char *d)
+{
+	size_t i;
+	size_t n = strlen(d);
+
+	if(n == 0 || n > 128)
+		return -1;
+	for(i = 0; i < n; i++) {
+		char c = d[i];
+		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+				   || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':'
+				   || c == '[' || c == ']'))
+			return -1;
+	}
+	return 0;
+}
+
+static void set_str(str *s, char *v)
+{
+	s->s = v;
+	s->len = v ? strlen(v) : 0;
+}
+
+static int mod_init(void)
+{
+	char err[160];
+	uint64_t max_bytes;
+
+	if(e911_url_tmpl_check(p_location_url, err, sizeof(err)) < 0) {
+		LM_ERR("e911: modparam location_url: %s\n", err);
+		return -1;
+	}
+	if(p_timeout_ms <= 0 || p_connect_timeout_ms <= 0 || p_cache_ttl < 0
+			|| p_negative_ttl < 0 || p_stale_ttl < 0 || p_cache_size <= 0
+			|| p_cache_max_bytes < 0) {
+		LM_ERR("e911: timeouts, TTLs and cache sizes must not be "
+			   "negative\n");
+		return -1;
+	}
+	if(p_connect_timeout_ms > p_timeout_ms)
+		p_connect_timeout_ms = p_timeout_ms;
+	if(check_route_param("default_route", p_default_route, 0) < 0
+			|| check_route_param("fallback_route", p_fallback_route, 1) < 0)
+		return -1;
+	if(check_domain(p_domain) < 0) {
+		LM_ERR("e911: modparam domain must be a host name or address\n");
+		return -1;
+	}
+	if(strcasecmp(p_callback_uri, "sip") != 0
+			&& strcasecmp(p_callback_uri, "tel") != 0) {
+		LM_ERR("e911: modparam callback_uri must be \"sip\" or \"tel\"\n");
+		return -1;
+	}
+	if(p_auth_header[0]
+			&& (strchr(p_auth_header, ':') == NULL
+					|| strpbrk(p_auth_header, "\r\n") != NULL)) {
+		LM_ERR("e911: modparam auth_header must be one \"Name: value\" "
+			   "header line\n");
+		return -1;
+	}
+
+	dialplan = e911_dialplan_new(p_emergency_numbers, p_test_numbers,
+			p_dial_prefixes, err, sizeof(err));
+	if(dialplan == NULL) {
+		LM_ERR("e911: emergency_numbers/test_numbers/dial_prefixes: %s\n", err);
+		return -1;
+	}
+
+	memset(&e911_lcfg, 0, sizeof(e911_lcfg));
+	e911_lcfg.fetch.url_tmpl = p_location_url;
+	e911_lcfg.fetch.timeout_ms = p_timeout_ms;
+	e911_lcfg.fetch.connect_timeout_ms = p_connect_timeout_ms;
+	e911_lcfg.fetch.auth_header = p_auth_header;
+	e911_lcfg.fetch.tls_ca_file = p_tls_ca_file;
+	e911_lcfg.fetch.tls_verify = p_tls_verify ? 1 : 0;
+	e911_lcfg.cache_ttl = p_cache_ttl;
+	e911_lcfg.negative_ttl = p_negative_ttl;
+	e911_lcfg.stale_ttl = p_stale_ttl;
+	if(!p_tls_verify)
+		LM_WARN("e911: TLS certificate verification of the location "
+				"service is disabled\n");
+
+	memset(&e911_rcfg, 0, sizeof(e911_rcfg));
+	set_str(&e911_rcfg.default_route, p_default_route);
+	set_str(&e911_rcfg.fallback_route, p_fallback_route);
+	set_str(&e911_rcfg.domain, p_domain);
+	e911_rcfg.geolocation_routing = p_geolocation_routing ? 1 : 0;
+	e911_rcfg.callback_tel = strcasecmp(p_callback_uri, "tel") == 0;
+
+	/* the cache gets at most a quarter of shared memory unless told */
+	max_bytes = p_cache_max_bytes > 0 ? (uint64_t)p_cache_max_bytes
+									  : (uint64_t)shm_mem_size / 4;
+	e911_cache = e911_cache_new((uint32_t)p_cache_size, max_bytes);
+	if(e911_cache == NULL) {
+		LM_ERR("e911: cannot create the location cache in shared memory\n");
+		return -1;
+	}
+
+	if(curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+		LM_ERR("e911: curl_global_init failed\n");
+		return -1;
+	}
+	if(register_module_stats("e911", mod_stats) != 0) {
+		LM_ERR("e911: cannot register statistics\n");
+		return -1;
+	}
+	LM_INFO("e911: location service %s, cache %d entries, timeout %d ms\n",
+			p_location_url, p_cache_size, p_timeout_ms);
+	return 0;
+}
+
+static void mod_destroy(void)
+{
+	e911_locate_child_destroy();
+	if(e911_cache) {
+		e911_cache_destroy(e911_cache);
+		e911_cache = NULL;
+	}
+	e911_dialplan_free(dialplan);
+	dialplan = NULL;
+}
+
+/* --- classification --- */
+
+static int note_class(sip_msg_t *msg, int cls, const char *urn)
+{
+	last_class.msg_id = msg ? msg->id : 0;
+	last_class.msg_pid = msg ? msg->pid : 0;
+	last_class.cls = cls;
+	last_class.urn = cls == E911_DIAL_NONE ? NULL : urn;
+	return cls;
+}
+
+/* Classifies a URI (urn:, sip:, sips:, tel:) or a plain dial string. */
+static int classify(sip_msg_t *msg, str *s)
+{
+	struct sip_uri uri;
+	const char *urn = NULL;
+	str user;
+	int cls;
+	char *semi;
+
+	if(s->len >= 4 && strncasecmp(s->s, "urn:", 4) == 0) {
+		cls = e911_urn_classify(s->s, s->len);
+		if(cls == E911_DIAL_EMERGENCY)
+			urn = "urn:service:sos";
+		else if(cls == E911_DIAL_TEST)
+			urn = "urn:service:test.sos";
+		return note_class(msg, cls, urn);
+	}
+	user = *s;
+	if(memchr(s->s, ':', s->len) != NULL) {
+		if(parse_uri(s->s, s->len, &uri) < 0)
+			return note_class(msg, E911_DIAL_NONE, NULL);
+		user = uri.user;
+	}
+	/* user parameters (";phone-context=...") are not part of the number */
+	semi = user.len > 0 ? memchr(user.s, ';', user.len) : NULL;
+	if(semi)
+		user.len = (int)(semi - user.s);
+	cls = e911_dial_classify(dialplan, user.s, user.len, &urn);
+	return note_class(msg, cls, urn);
+}
+
+static int ki_e911_is_emergency_number(sip_msg_t *msg, str *num)
+{
+	if(num == NULL || num->s == NULL || num->len <= 0)
+		return note_class(msg, E911_DIAL_NONE, NULL);
+	return classify(msg, num);
+}
+
+static int ki_e911_is_emergency(sip_msg_t *msg)
+{
+	str ruri;
+
+	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
+		return E911_DIAL_NONE;
+	if(msg->new_uri.s && msg->new_uri.len > 0)
+		ruri = msg->new_uri;
+	else
+		ruri = msg->first_line.u.request.uri;
+	return ki_e911_is_emergency_number(msg, &ruri);
+}
+
+static int w_e911_is_emergency(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_e911_is_emergency(msg);
+}
+
+static int w_e911_is_emergency_number(sip_msg_t *msg, char *num, char *p2)
+{
+	str s;
+
+	if(fixup_get_svalue(msg, (gparam_t *)num, &s) < 0) {
+		LM_ERR("e911: cannot get the number parameter\n");
+		return E911_DIAL_NONE;
+	}
+	return ki_e911_is_emergency_number(msg, &s);
+}
+
+/* --- lookup and rewrite --- */
+
+static int ki_e911_locate(sip_msg_t *msg, str *key)
+{
+	return e911_locate_key(msg, key);
+}
+
+static int w_e911_locate(sip_msg_t *msg, char *key, char *p2)
+{
+	str s;
+
+	if(fixup_get_svalue(msg, (gparam_t *)key, &s) < 0) {
+		LM_ERR("e911: cannot get the key parameter\n");
+		return E911_LOC_UNAVAILABLE;
+	}
+	return ki_e911_locate(msg, &s);
+}
+
+static int ki_e911_route(sip_msg_t *msg)
+{
+	return e911_route_msg(msg);
+}
+
+static int w_e911_route(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_e911_route(msg);
+}
+
+/* --- $e911(name) --- */
+
+enum
+{
+	PVN_STATUS = 1,
+	PVN_SOURCE,
+	PVN_AGE,
+	PVN_KEY,
+	PVN_CALLBACK,
+	PVN_ROUTE,
+	PVN_ADDRESS,
+	PVN_PIDF,
+	PVN_VALIDATED,
+	PVN_LAT,
+	PVN_LON,
+	PVN_RADIUS,
+	PVN_UPDATED,
+	PVN_CLASS,
+	PVN_SERVICE,
+	PVN_CIVIC = 1000 /* + civic field */
+};
+
+static const struct
+{
+	const char *name;
+	int id;
+} pv_names[] = {{"status", PVN_STATUS}, {"source", PVN_SOURCE},
+		{"age", PVN_AGE}, {"key", PVN_KEY}, {"callback", PVN_CALLBACK},
+		{"route", PVN_ROUTE}, {"address", PVN_ADDRESS}, {"pidf", PVN_PIDF},
+		{"validated", PVN_VALIDATED}, {"lat", PVN_LAT}, {"lon", PVN_LON},
+		{"radius", PVN_RADIUS}, {"updated_at", PVN_UPDATED},
+		{"class", PVN_CLASS}, {"service", PVN_SERVICE}, {NULL, 0}};
+
+static int pv_parse_e911_name(pv_spec_p sp, str *in)
+{
+	int i;
+	int f;
+
+	if(sp == NULL || in == NULL || in->len <= 0)
+		return -1;
+	for(i = 0; pv_names[i].name; i++) {
+		if(strlen(pv_names[i].name) == (size_t)in->len
+				&& strncmp(pv_names[i].name, in->s, in->len) == 0)
+			break;
+	}
+	if(pv_names[i].name) {
+		f = pv_names[i].id;
+	} else {
+		f = e911_civic_field(in->s, in->len);
+		if(f < 0) {
+			LM_ERR("e911: unknown $e911(%.*s)\n", in->len, in->s);
+			return -1;
+		}
+		f += PVN_CIVIC;
+	}
+	sp->pvp.pvn.type = PV_NAME_INTSTR;
+	sp->pvp.pvn.u.isname.type = 0;
+	sp->pvp.pvn.u.isname.name.n = f;
+	return 0;
+}
+
+static int pv_get_cstr(
+		sip_msg_t *msg, pv_param_t *param, pv_value_t *res, const char *v)
+{
+	str s;
+
+	if(v == NULL)
+		return pv_get_null(msg, param, res);
+	s.s = (char *)v;
+	s.len = strlen(v);
+	return pv_get_strval(msg, param, res, &s);
+}
+
+static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
+{
+	static char buf[E911_PIDF_MAX];
+	e911_loc_t *loc;
+	e911_pidf_opts_t opts;
+	str s;
+	int id = param->pvn.u.isname.name.n;
+
+	if(id == PVN_CLASS || id == PVN_SERVICE) {
+		if(msg == NULL || last_class.msg_id != msg->id
+				|| last_class.msg_pid != msg->pid)
+			return pv_get_null(msg, param, res);
+		if(id == PVN_CLASS)
+			return pv_get_sintval(msg, param, res, last_class.cls);
+		return pv_get_cstr(msg, param, res, last_class.urn);
+	}
+	loc = e911_loc_get(msg);
+	if(id == PVN_ROUTE) {
+		e911_route_target(loc, &s);
+		return pv_get_strval(msg, param, res, &s);
+	}
+	if(loc == NULL)
+		return pv_get_null(msg, param, res);
+	switch(id) {
+		case PVN_STATUS:
+			return pv_get_cstr(msg, param, res, e911_status_name(loc->status));
+		case PVN_SOURCE:
+			return pv_get_cstr(msg, param, res, e911_source_name(loc->source));
+		case PVN_KEY:
+			return pv_get_cstr(msg, param, res, loc->key);
+		case PVN_AGE:
+			if(loc->rec == NULL)
+				return pv_get_null(msg, param, res);
+			return pv_get_sintval(
+					msg, param, res, (int)(time(NULL) - loc->fetched_at));
+	}
+	if(loc->rec == NULL)
+		return pv_get_null(msg, param, res);
+	switch(id) {
+		case PVN_CALLBACK:
+			return pv_get_cstr(
+					msg, param, res, e911_rec_get(loc->rec, E911_F_CALLBACK));
+		case PVN_UPDATED:
+			return pv_get_cstr(
+					msg, param, res, e911_rec_get(loc->rec, E911_F_UPDATED));
+		case PVN_ADDRESS:
+			if(e911_address_line(loc->rec, buf, sizeof(buf)) < 0)
+				return pv_get_null(msg, param, res);
+			return pv_get_cstr(msg, param, res, buf);
+		case PVN_PIDF:
+			opts.domain = e911_rcfg.domain.s;
+			opts.now = time(NULL);
+			opts.retention_s = 86400;
+			if(e911_pidf_render(loc->rec, &opts, buf, sizeof(buf)) < 0)
+				return pv_get_null(msg, param, res);
+			return pv_get_cstr(msg, param, res, buf);
+		case PVN_VALIDATED:
+			return pv_get_sintval(msg, param, res,
+					(loc->rec->flags & E911_REC_VALIDATED) ? 1 : 0);
+		case PVN_LAT:
+		case PVN_LON:
+		case PVN_RADIUS:
+			if(!(loc->rec->flags & E911_REC_HAS_GEO))
+				return pv_get_null(msg, param, res);
+			snprintf(buf, sizeof(buf), "%.6f",
+					id == PVN_LAT	? loc->rec->lat
+					: id == PVN_LON ? loc->rec->lon
+									: loc->rec->radius_m);
+			return pv_get_cstr(msg, param, res, buf);
+	}
+	if(id >= PVN_CIVIC && id < PVN_CIVIC + E911_CA_COUNT)
+		return pv_get_cstr(
+				msg, param, res, e911_rec_get(loc->rec, id - PVN_CIVIC));
+	return pv_get_null(msg, param, res);
+}
+
+/* --- KEMI --- */
+
+static sr_kemi_xval_t kemi_xval;
+
+static sr_kemi_xval_t *ki_e911_get(sip_msg_t *msg, str *name)
+{
+	pv_spec_t spec;
+	pv_value_t val;
+
+	memset(&kemi_xval, 0, sizeof(kemi_xval));
+	memset(&spec, 0, sizeof(spec));
+	if(name == NULL || pv_parse_e911_name(&spec, name) < 0
+			|| pv_get_e911(msg, &spec.pvp, &val) < 0
+			|| (val.flags & PV_VAL_NULL)) {
+		sr_kemi_xval_null(&kemi_xval, SR_KEMI_XVAL_NULL_NONE);
+		return &kemi_xval;
+	}
+	if(val.flags & PV_TYPE_INT) {
+		kemi_xval.vtype = SR_KEMIP_INT;
+		kemi_xval.v.n = val.ri;
+	} else {
+		kemi_xval.vtype = SR_KEMIP_STR;
+		kemi_xval.v.s = val.rs;
+	}
+	return &kemi_xval;
+}
+
+/* clang-format off */
+static sr_kemi_t sr_kemi_e911_exports[] = {
+	{ str_init("e911"), str_init("e911_is_emergency"),
+		SR_KEMIP_INT, ki_e911_is_emergency,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_is_emergency_number"),
+		SR_KEMIP_INT, ki_e911_is_emergency_number,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_locate"),
+		SR_KEMIP_INT, ki_e911_locate,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_route"),
+		SR_KEMIP_INT, ki_e911_route,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_get"),
+		SR_KEMIP_XVAL, ki_e911_get,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
+/* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(sr_kemi_e911_exports);
+	return 0;
+}

@@ -1,0 +1,317 @@
+/*
+ * e911 module - rewriting the emergency INVITE
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Everything that can fail for a reason other than memory (rendering the
+ * PIDF-LO, planning the body) happens before the first lump is added, so a
+ * failed rewrite leaves the request as it was and the script still relays
+ * it. The body is never rewritten: the multipart framing and our part are
+ * inserted around the original bytes (e911_mime.c), which keeps the SDP
+ * byte-identical. Caller-supplied Priority and Geolocation-Routing are
+ * replaced, a caller's Geolocation is kept and ours added after it
+ * (RFC 6442: add last, never modify).
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "../../core/data_lump.h"
+#include "../../core/dprint.h"
+#include "../../core/dset.h"
+#include "../../core/mem/mem.h"
+#include "../../core/parser/parse_content.h"
+
+#include "e911_mime.h"
+#include "e911_pidf.h"
+#include "e911_sip.h"
+
+e911_route_cfg_t e911_rcfg;
+
+/* the message the last rewrite was made for, so it is never applied twice */
+static unsigned int routed_msg_id;
+static int routed_msg_pid;
+static char pidf_buf[E911_PIDF_MAX];
+
+void e911_route_target(e911_loc_t *loc, str *out)
+{
+	const char *r;
+
+	if(loc && loc->rec) {
+		r = e911_rec_get(loc->rec, E911_F_ROUTE);
+		if(r) {
+			out->s = (char *)r;
+			out->len = strlen(r);
+			return;
+		}
+		if(e911_rcfg.default_route.len > 0) {
+			*out = e911_rcfg.default_route;
+			return;
+		}
+	}
+	*out = e911_rcfg.fallback_route;
+}
+
+/* n random bytes as 2n lower-case hex characters into out (2n+1 bytes) */
+static void random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[32];
+	size_t i;
+
+	if(n > sizeof(rnd))
+		n = sizeof(rnd);
+	if(getrandom(rnd, n, 0) != (ssize_t)n) {
+		/* getrandom does not fail for small sizes once the pool is
+		 * ready; mix time and a counter in as a last resort */
+		static unsigned long ctr;
+		unsigned long v = (unsigned long)time(NULL) ^ (++ctr * 2654435761UL);
+		for(i = 0; i < n; i++)
+			rnd[i] = (unsigned char)(v >> ((i % 8) * 8)) ^ (unsigned char)i;
+	}
+	for(i = 0; i < n; i++) {
+		out[2 * i] = hex[rnd[i] >> 4];
+		out[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* Deletes every header named name (case-insensitive). Returns 0 or -1. */
+static int hdr_remove(sip_msg_t *msg, const char *name)
+{
+	hdr_field_t *hf;
+	size_t nlen = strlen(name);
+
+	for(hf = msg->headers; hf; hf = hf->next) {
+		if(hf->name.len != (int)nlen
+				|| strncasecmp(hf->name.s, name, nlen) != 0)
+			continue;
+		if(del_lump(msg, hf->name.s - msg->buf, hf->len, 0) == NULL) {
+			LM_ERR("e911: cannot remove header %s\n", name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Inserts a pkg copy of s[0..len) at offset off of msg. Returns 0 or -1. */
+static int insert_at(sip_msg_t *msg, int off, const char *s, size_t len)
+{
+	struct lump *anchor;
+	char *buf;
+
+	if(len == 0)
+		return 0;
+	anchor = anchor_lump(msg, off, 0, 0);
+	if(anchor == NULL)
+		return -1;
+	buf = pkg_malloc(len);
+	if(buf == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	memcpy(buf, s, len);
+	if(insert_new_lump_after(anchor, buf, (int)len, 0) == NULL) {
+		pkg_free(buf);
+		return -1;
+	}
+	return 0;
+}
+
+/* The message body and its length (bounded by the buffer). */
+static void msg_body(sip_msg_t *msg, str *body)
+{
+	int avail;
+	int clen;
+
+	body->s = get_body(msg);
+	body->len = 0;
+	if(body->s == NULL)
+		return;
+	avail = msg->len - (int)(body->s - msg->buf);
+	body->len = avail;
+	if(msg->content_length) {
+		clen = get_content_length(msg);
+		if(clen >= 0 && clen < avail)
+			body->len = clen;
+	}
+}
+
+static int set_ruri(sip_msg_t *msg, str *ruri)
+{
+	if(ruri->len <= 0) {
+		LM_ERR("e911: no route to rewrite the Request-URI to\n");
+		return -1;
+	}
+	if(rewrite_uri(msg, ruri) < 0) {
+		LM_ERR("e911: cannot rewrite the Request-URI\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int route_fallback(sip_msg_t *msg)
+{
+	static const char prio[] = "Priority: emergency\r\n";
+
+	if(set_ruri(msg, &e911_rcfg.fallback_route) < 0)
+		return E911_ROUTE_FAILED;
+	if(hdr_remove(msg, "Priority") < 0
+			|| insert_at(msg, msg->unparsed - msg->buf, prio, sizeof(prio) - 1)
+					   < 0) {
+		LM_ERR("e911: cannot add Priority to the fallback call\n");
+		return E911_ROUTE_FAILED;
+	}
+	return E911_ROUTED_FALLBACK;
+}
+
+static int route_location(sip_msg_t *msg, e911_loc_t *loc)
+{
+	e911_pidf_opts_t opts;
+	e911_mime_edit_t ed;
+	char err[128];
+	char cid_rand[2 * 12 + 1];
+	char token[2 * 12 + 1];
+	char cid[256];
+	char part_hdrs[512];
+	char hdrs[1024];
+	int plen;
+	int hlen;
+	int n;
+	int tries;
+	const char *cb;
+	str body;
+	str ctype = {NULL, 0};
+	str ruri;
+	int body_off;
+
+	opts.domain = e911_rcfg.domain.s;
+	opts.now = time(NULL);
+	opts.retention_s = 86400;
+	plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
+	if(plen < 0) {
+		LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
+		return E911_ROUTE_FAILED;
+	}
+
+	random_hex(cid_rand, 12);
+	n = snprintf(cid, sizeof(cid), "%s@%.*s", cid_rand, e911_rcfg.domain.len,
+			e911_rcfg.domain.s);
+	if(n < 0 || n >= (int)sizeof(cid))
+		return E911_ROUTE_FAILED;
+	n = snprintf(part_hdrs, sizeof(part_hdrs),
+			"Content-Type: application/pidf+xml\r\n"
+			"Content-ID: <%s>\r\n"
+			"Content-Disposition: by-reference;handling=optional\r\n",
+			cid);
+	if(n < 0 || n >= (int)sizeof(part_hdrs))
+		return E911_ROUTE_FAILED;
+
+	msg_body(msg, &body);
+	if(body.len > 0 && msg->content_type)
+		ctype = msg->content_type->body;
+	for(tries = 0; tries < 4; tries++) {
+		random_hex(token, 12);
+		if(e911_mime_add_part(ctype.s, ctype.len, body.s, body.len, part_hdrs,
+				   n, pidf_buf, plen, token, &ed, err, sizeof(err))
+				== 0)
+			break;
+	}
+	if(tries == 4) {
+		LM_ERR("e911: cannot add the location to the body: %s\n", err);
+		return E911_ROUTE_FAILED;
+	}
+
+	/* headers: ours go after all existing ones */
+	hlen = snprintf(hdrs, sizeof(hdrs),
+			"Geolocation: <cid:%s>\r\nGeolocation-Routing: %s\r\n", cid,
+			e911_rcfg.geolocation_routing ? "yes" : "no");
+	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
+	if(cb) {
+		if(e911_rcfg.callback_tel)
+			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
+					"P-Asserted-Identity: <tel:%s>\r\n", cb);
+		else
+			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
+					"P-Asserted-Identity: <sip:%s@%.*s;user=phone>\r\n", cb,
+					e911_rcfg.domain.len, e911_rcfg.domain.s);
+	}
+	hlen += snprintf(
+			hdrs + hlen, sizeof(hdrs) - hlen, "Priority: emergency\r\n");
+	if(ed.ctype[0])
+		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
+				"Content-Type: %s\r\n", ed.ctype);
+	if(hlen >= (int)sizeof(hdrs)) {
+		e911_mime_edit_free(&ed);
+		return E911_ROUTE_FAILED;
+	}
+
+	e911_route_target(loc, &ruri);
+	if(set_ruri(msg, &ruri) < 0) {
+		e911_mime_edit_free(&ed);
+		return E911_ROUTE_FAILED;
+	}
+
+	body_off = body.s ? (int)(body.s - msg->buf) : msg->len;
+	if(hdr_remove(msg, "Priority") < 0
+			|| hdr_remove(msg, "Geolocation-Routing") < 0
+			|| (cb && hdr_remove(msg, "P-Asserted-Identity") < 0)
+			|| (ed.ctype[0] && msg->content_type
+					&& del_lump(msg, msg->content_type->name.s - msg->buf,
+							   msg->content_type->len, 0)
+							   == NULL)
+			|| insert_at(msg, msg->unparsed - msg->buf, hdrs, hlen) < 0
+			|| insert_at(msg, body_off, ed.prefix, ed.prefix_len) < 0
+			|| insert_at(msg, body_off + (int)ed.suffix_at, ed.suffix,
+					   ed.suffix_len)
+					   < 0) {
+		LM_ERR("e911: cannot rewrite the INVITE (out of memory?)\n");
+		e911_mime_edit_free(&ed);
+		return E911_ROUTE_FAILED;
+	}
+	e911_mime_edit_free(&ed);
+	return E911_ROUTED_LOCATION;
+}
+
+int e911_route_msg(sip_msg_t *msg)
+{
+	e911_loc_t *loc;
+	int rc;
+
+	if(msg->first_line.type != SIP_REQUEST) {
+		LM_ERR("e911: e911_route() works on requests only\n");
+		return E911_ROUTE_FAILED;
+	}
+	if(routed_msg_id == msg->id && routed_msg_pid == msg->pid) {
+		LM_ERR("e911: e911_route() already rewrote this request\n");
+		return E911_ROUTE_FAILED;
+	}
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0) {
+		LM_ERR("e911: cannot parse the request headers: routing to the "
+			   "fallback\n");
+		return E911_ROUTE_FAILED;
+	}
+	routed_msg_id = msg->id;
+	routed_msg_pid = msg->pid;
+
+	loc = e911_loc_get(msg);
+	if(loc && loc->rec) {
+		rc = route_location(msg, loc);
+		if(rc == E911_ROUTED_LOCATION)
+			return rc;
+		LM_ERR("e911: could not add the location for key '%s'\n", loc->key);
+		return rc;
+	}
+	if(loc == NULL)
+		LM_WARN("e911: e911_route() without e911_locate() for this call: "
+				"routing to the fallback\n");
+	update_stat(e911_st.fallback_routes, 1);
+	return route_fallback(msg);
+}

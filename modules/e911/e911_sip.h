@@ -1,0 +1,45 @@
+/*
+ * e911 module - rewriting the emergency INVITE
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef E911_SIP_H
+#define E911_SIP_H
+
+#include "../../core/parser/msg_parser.h"
+#include "../../core/str.h"
+
+#include "e911_locate.h"
+
+/* e911_route() return codes */
+#define E911_ROUTED_LOCATION 1
+#define E911_ROUTED_FALLBACK 2
+#define E911_ROUTE_FAILED -1
+
+typedef struct e911_route_cfg
+{
+	str default_route;
+	str fallback_route;
+	str domain;				 /* Content-ID and PAI host, PIDF entity */
+	int geolocation_routing; /* 1: Geolocation-Routing: yes */
+	int callback_tel;		 /* 1: PAI as tel:+1..., else sip:+1...@domain */
+} e911_route_cfg_t;
+
+extern e911_route_cfg_t e911_rcfg;
+
+/* Request-URI the call takes for the lookup outcome loc (NULL: no lookup):
+ * the record's route, else default_route, else fallback_route. */
+void e911_route_target(e911_loc_t *loc, str *out);
+
+/* Rewrites msg for the outcome of its lookup. With a location: Request-URI,
+ * multipart body with the PIDF-LO, Geolocation, Geolocation-Routing, PAI
+ * from the callback, Priority: emergency. Without: Request-URI =
+ * fallback_route and Priority: emergency.
+ * Returns E911_ROUTED_LOCATION, E911_ROUTED_FALLBACK or E911_ROUTE_FAILED
+ * (nothing was changed then except, possibly, the Request-URI). */
+int e911_route_msg(sip_msg_t *msg);
+
+#endif

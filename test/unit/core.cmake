@@ -1,0 +1,5 @@
+# Unit tests of the dial plan, the fetch client's URL and file handling,
+# and the MIME body planning.
+e911_unit_test(test_dial unit/test_dial.c)
+e911_unit_test(test_fetch unit/test_fetch.c)
+e911_unit_test(test_mime unit/test_mime.c)

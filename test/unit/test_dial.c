@@ -1,0 +1,126 @@
+/*
+ * Unit tests: dial-string and service-URN classification, driven by the
+ * case files in test/data/dial/.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "e911_dial.h"
+
+/* Runs every "<input> <class> [urn]" line of file against dp (or, with dp
+ * NULL, against e911_urn_classify). */
+static void run_cases(const e911_dialplan_t *dp, const char *file)
+{
+	char path[1024];
+	char line[512];
+	char in[256];
+	char urn[128];
+	int want;
+	int got;
+	int n;
+	int count = 0;
+	const char *gurn;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/dial/%s", E911_TEST_DATA, file);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while(fgets(line, sizeof(line), f)) {
+		if(line[0] == '#' || line[0] == '\n')
+			continue;
+		urn[0] = '\0';
+		n = sscanf(line, "%255s %d %127s", in, &want, urn);
+		assert_true(n >= 2);
+		gurn = NULL;
+		if(dp)
+			got = e911_dial_classify(dp, in, strlen(in), &gurn);
+		else
+			got = e911_urn_classify(in, strlen(in));
+		if(got != want)
+			fail_msg(
+					"%s: '%s' classified %d, expected %d", file, in, got, want);
+		if(dp && urn[0] && (gurn == NULL || strcmp(gurn, urn) != 0))
+			fail_msg("%s: '%s' URN %s, expected %s", file, in,
+					gurn ? gurn : "(none)", urn);
+		count++;
+	}
+	fclose(f);
+	assert_true(count > 5);
+}
+
+static void test_defaults(void **state)
+{
+	char err[128];
+	e911_dialplan_t *dp = e911_dialplan_new("911,112", "933", "9", err, 128);
+
+	assert_non_null(dp);
+	run_cases(dp, "default.txt");
+	e911_dialplan_free(dp);
+}
+
+static void test_countries(void **state)
+{
+	char err[128];
+	e911_dialplan_t *dp =
+			e911_dialplan_new("911, 112,999 ,000,110=urn:service:sos.police,"
+							  "119=urn:service:sos.fire",
+					"933", "9,0,81", err, sizeof(err));
+
+	assert_non_null(dp);
+	run_cases(dp, "countries.txt");
+	e911_dialplan_free(dp);
+}
+
+static void test_urns(void **state)
+{
+	run_cases(NULL, "urns.txt");
+}
+
+static void test_no_prefixes(void **state)
+{
+	char err[128];
+	e911_dialplan_t *dp = e911_dialplan_new("911", "", "", err, sizeof(err));
+
+	assert_non_null(dp);
+	assert_int_equal(e911_dial_classify(dp, "911", 3, NULL), 1);
+	assert_int_equal(e911_dial_classify(dp, "9911", 4, NULL), -1);
+	assert_int_equal(e911_dial_classify(dp, "933", 3, NULL), -1);
+	assert_int_equal(e911_dial_classify(dp, "", 0, NULL), -1);
+	assert_int_equal(e911_dial_classify(NULL, "911", 3, NULL), -1);
+	e911_dialplan_free(dp);
+}
+
+static void test_bad_plans(void **state)
+{
+	char err[128];
+	const char *bad[][3] = {{"91a", "", ""}, {"911", "9 3 3", ""},
+			{"911", "933", "x"}, {"1234567890123456", "", ""},
+			{"911=http://x", "", ""}, {"911=urn:service:counseling", "", ""}};
+
+	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_null(e911_dialplan_new(
+				bad[i][0], bad[i][1], bad[i][2], err, sizeof(err)));
+		assert_true(strlen(err) > 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+			cmocka_unit_test(test_defaults),
+			cmocka_unit_test(test_countries),
+			cmocka_unit_test(test_urns),
+			cmocka_unit_test(test_no_prefixes),
+			cmocka_unit_test(test_bad_plans),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
