@@ -22,6 +22,7 @@
  */
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +37,7 @@ e911_cache_t *e911_cache = NULL;
 e911_stats_t e911_st;
 
 static e911_loc_t cur;
-static e911_fetch_xfer_t xfer; /* one reused handle per process */
+static e911_fetch_xfer_t xfer[2]; /* reused per process: primary, backup */
 
 const char *e911_status_name(int status)
 {
@@ -70,10 +71,20 @@ const char *e911_source_name(e911_source_t src)
 
 e911_loc_t *e911_loc_get(sip_msg_t *msg)
 {
-	if(!cur.valid || msg == NULL || cur.msg_id != msg->id
-			|| cur.msg_pid != msg->pid)
+	if(!cur.valid)
+		return NULL;
+	if(cur.any_msg)
+		return &cur;
+	if(msg == NULL || cur.msg_id != msg->id || cur.msg_pid != msg->pid)
 		return NULL;
 	return &cur;
+}
+
+void e911_loc_clear(void)
+{
+	cur.valid = 0;
+	cur.any_msg = 0;
+	cur.rec = NULL;
 }
 
 static void loc_reset(sip_msg_t *msg, str *key)
@@ -81,6 +92,7 @@ static void loc_reset(sip_msg_t *msg, str *key)
 	cur.msg_id = msg ? msg->id : 0;
 	cur.msg_pid = msg ? msg->pid : 0;
 	cur.valid = 1;
+	cur.any_msg = 0;
 	cur.status = E911_LOC_UNAVAILABLE;
 	cur.source = E911_SRC_NONE;
 	cur.fetched_at = 0;
@@ -99,85 +111,128 @@ static int64_t fresh_until(const e911_record_t *rec, int64_t now)
 	return now + e911_lcfg.cache_ttl;
 }
 
-static void use_record(const e911_record_t *rec, int status, e911_source_t src,
-		int64_t fetched_at)
+static int key_ok(str *key)
 {
-	memcpy(cur.buf, rec, rec->size);
-	cur.rec = (e911_record_t *)cur.buf;
-	cur.status = status;
-	cur.source = src;
-	cur.fetched_at = fetched_at;
+	return key != NULL && key->s != NULL && key->len > 0
+		   && key->len <= E911_KEY_MAX;
 }
 
-int e911_locate_key(sip_msg_t *msg, str *key)
+/* --- the services and their breakers --- */
+
+e911_shared_t *e911_shared = NULL;
+
+static e911_fetch_cfg_t *service_cfg(int which)
+{
+	if(which == 0)
+		return &e911_lcfg.fetch;
+	return e911_lcfg.fetch_backup.url_tmpl ? &e911_lcfg.fetch_backup : NULL;
+}
+
+int e911_service_allowed(int which, int64_t now)
+{
+	if(service_cfg(which) == NULL)
+		return 0;
+	return e911_breaker_allow(&e911_shared->breaker[which], now);
+}
+
+void e911_service_report(int which, e911_fetch_status_t st, int64_t now)
+{
+	int ok = (st == E911_FETCH_OK || st == E911_FETCH_NOTFOUND);
+	int r = e911_breaker_report(&e911_shared->breaker[which], ok, now);
+
+	if(st == E911_FETCH_TIMEOUT)
+		update_stat(e911_st.fetch_timeouts, 1);
+	else if(!ok)
+		update_stat(e911_st.fetch_errors, 1);
+	if(r > 0) {
+		update_stat(e911_st.breaker_opens, 1);
+		LM_ERR("e911: %s location service failed %d times in a row: "
+			   "breaker open for %d s, calls use cached records or the "
+			   "fallback route without waiting\n",
+				which ? "backup" : "primary",
+				e911_shared->breaker[which].threshold,
+				e911_shared->breaker[which].cooldown);
+	} else if(r < 0) {
+		LM_NOTICE("e911: %s location service answers again: breaker "
+				  "closed\n",
+				which ? "backup" : "primary");
+	}
+}
+
+void e911_service_fetch(str *key, e911_fetch_res_t *fres)
+{
+	int64_t now = (int64_t)time(NULL);
+	int which;
+	int asked = 0;
+
+	memset(fres, 0, sizeof(*fres));
+	fres->status = E911_FETCH_ERROR;
+	for(which = 0; which < 2; which++) {
+		if(!e911_service_allowed(which, now))
+			continue;
+		asked = 1;
+		e911_fetch(&xfer[which], service_cfg(which), key->s, key->len, fres);
+		now = (int64_t)time(NULL);
+		e911_service_report(which, fres->status, now);
+		if(fres->status == E911_FETCH_OK || fres->status == E911_FETCH_NOTFOUND)
+			return;
+		if(which == 0 && service_cfg(1))
+			LM_WARN("e911: primary location service failed for key '%.*s' "
+					"(%s), trying the backup\n",
+					key->len, key->s, fres->err);
+	}
+	if(!asked)
+		snprintf(fres->err, sizeof(fres->err),
+				"breaker open: location service not asked");
+}
+
+/* --- lookups --- */
+
+int e911_locate_begin(sip_msg_t *msg, str *key)
 {
 	e911_cache_res_t cres;
-	e911_fetch_res_t fres;
 	e911_cstate_t cs;
-	int64_t now;
-	int64_t until;
 
-	if(key == NULL || key->s == NULL || key->len <= 0
-			|| key->len > E911_KEY_MAX) {
+	if(!key_ok(key)) {
+		str empty = {"", 0};
 		LM_ERR("e911: invalid lookup key (empty or over %d bytes)\n",
 				E911_KEY_MAX);
-		str empty = {"", 0};
 		loc_reset(msg, &empty);
-		return cur.status;
+		return -1;
 	}
 	loc_reset(msg, key);
 	update_stat(e911_st.lookups, 1);
-	now = (int64_t)time(NULL);
-
-	cs = e911_cache_lookup(
-			e911_cache, key->s, key->len, now, &cres, cur.buf, sizeof(cur.buf));
+	cs = e911_cache_lookup(e911_cache, key->s, key->len, (int64_t)time(NULL),
+			&cres, cur.buf, sizeof(cur.buf));
 	if(cs == E911_CS_FRESH) {
 		update_stat(e911_st.cache_hits, 1);
 		cur.rec = cres.rec;
 		cur.status = E911_LOC_FRESH;
 		cur.source = E911_SRC_CACHE;
 		cur.fetched_at = cres.fetched_at;
-		return cur.status;
+		return 1;
 	}
 	if(cs == E911_CS_NEGATIVE) {
 		update_stat(e911_st.negative_hits, 1);
 		cur.status = E911_LOC_NONE;
-		return cur.status;
+		return 1;
 	}
 	update_stat(e911_st.cache_misses, 1);
+	return 0;
+}
 
-	e911_fetch(&xfer, &e911_lcfg.fetch, key->s, key->len, &fres);
-	switch(fres.status) {
-		case E911_FETCH_OK:
-			until = fresh_until(fres.rec, now);
-			if(e911_cache_put(e911_cache, key->s, key->len, fres.rec, now,
-					   until, until + e911_lcfg.stale_ttl, E911_ORIGIN_SERVICE)
-					< 0)
-				LM_WARN("e911: no cache memory for key '%.*s': record used "
-						"for this call only\n",
-						key->len, key->s);
-			use_record(fres.rec, E911_LOC_FRESH, E911_SRC_SERVICE, now);
-			free(fres.rec);
-			LM_DBG("e911: key '%.*s' fetched in %ld ms\n", key->len, key->s,
-					fres.elapsed_ms);
-			return cur.status;
-		case E911_FETCH_NOTFOUND:
-			e911_cache_put_negative(e911_cache, key->s, key->len, now,
-					now + e911_lcfg.negative_ttl);
-			LM_NOTICE("e911: no registered location for key '%.*s'\n", key->len,
-					key->s);
-			cur.status = E911_LOC_NONE;
-			return cur.status;
-		case E911_FETCH_TIMEOUT:
-			update_stat(e911_st.fetch_timeouts, 1);
-			break;
-		default:
-			update_stat(e911_st.fetch_errors, 1);
-			break;
-	}
+/* Serves the cached record for cur.key as stale (the service failed), or
+ * marks the outcome unavailable. */
+static int serve_stale(const char *why)
+{
+	e911_cache_res_t cres;
+	e911_cstate_t cs;
+	int64_t now = (int64_t)time(NULL);
+	int klen = strlen(cur.key);
 
-	/* service failed: the last good record, if the cache still has it */
-	if(cs == E911_CS_STALE && cres.rec != NULL) {
+	cs = e911_cache_lookup(
+			e911_cache, cur.key, klen, now, &cres, cur.buf, sizeof(cur.buf));
+	if((cs == E911_CS_FRESH || cs == E911_CS_STALE) && cres.rec != NULL) {
 		if(cres.origin == E911_ORIGIN_SNAPSHOT) {
 			update_stat(e911_st.snapshot_served, 1);
 			cur.source = E911_SRC_SNAPSHOT;
@@ -188,19 +243,109 @@ int e911_locate_key(sip_msg_t *msg, str *key)
 		cur.rec = cres.rec;
 		cur.status = E911_LOC_STALE;
 		cur.fetched_at = cres.fetched_at;
-		LM_WARN("e911: location service failed for key '%.*s' (%s): serving "
-				"the last good record, %lld s old\n",
-				key->len, key->s, fres.err, (long long)(now - cres.fetched_at));
+		LM_WARN("e911: no answer from the location service for key '%s' "
+				"(%s): serving the last good record, %lld s old\n",
+				cur.key, why, (long long)(now - cres.fetched_at));
 		return cur.status;
 	}
-	LM_ERR("e911: location service failed for key '%.*s' (%s) and no record "
-		   "is cached\n",
-			key->len, key->s, fres.err);
+	if(cs == E911_CS_NEGATIVE) {
+		cur.status = E911_LOC_NONE;
+		return cur.status;
+	}
+	LM_ERR("e911: no answer from the location service for key '%s' (%s) "
+		   "and no record is cached\n",
+			cur.key, why);
 	cur.status = E911_LOC_UNAVAILABLE;
 	return cur.status;
 }
 
+int e911_locate_finish(str *key, e911_fetch_res_t *fres)
+{
+	int64_t now = (int64_t)time(NULL);
+	int64_t until;
+
+	switch(fres->status) {
+		case E911_FETCH_OK:
+			until = fresh_until(fres->rec, now);
+			if(e911_cache_put(e911_cache, key->s, key->len, fres->rec, now,
+					   until, until + e911_lcfg.stale_ttl, E911_ORIGIN_SERVICE)
+					< 0)
+				LM_WARN("e911: no cache memory for key '%.*s': record used "
+						"for this call only\n",
+						key->len, key->s);
+			memcpy(cur.buf, fres->rec, fres->rec->size);
+			cur.rec = (e911_record_t *)cur.buf;
+			cur.status = E911_LOC_FRESH;
+			cur.source = E911_SRC_SERVICE;
+			cur.fetched_at = now;
+			free(fres->rec);
+			fres->rec = NULL;
+			LM_DBG("e911: key '%.*s' fetched in %ld ms\n", key->len, key->s,
+					fres->elapsed_ms);
+			return cur.status;
+		case E911_FETCH_NOTFOUND:
+			e911_cache_put_negative(e911_cache, key->s, key->len, now,
+					now + e911_lcfg.negative_ttl);
+			LM_NOTICE("e911: no registered location for key '%.*s'\n", key->len,
+					key->s);
+			cur.status = E911_LOC_NONE;
+			return cur.status;
+		default:
+			return serve_stale(fres->err);
+	}
+}
+
+int e911_locate_key(sip_msg_t *msg, str *key)
+{
+	e911_fetch_res_t fres;
+	int rc = e911_locate_begin(msg, key);
+
+	if(rc != 0)
+		return cur.status;
+	e911_service_fetch(key, &fres);
+	return e911_locate_finish(key, &fres);
+}
+
+int e911_locate_resume(str *key, e911_fetch_res_t *fres)
+{
+	if(!key_ok(key))
+		return E911_LOC_UNAVAILABLE;
+	loc_reset(NULL, key);
+	cur.any_msg = 1;
+	return e911_locate_finish(key, fres);
+}
+
+int e911_service_available(int64_t now)
+{
+	int which;
+	e911_breaker_t *b;
+
+	for(which = 0; which < 2; which++) {
+		if(service_cfg(which) == NULL)
+			continue;
+		b = &e911_shared->breaker[which];
+		if(!e911_breaker_is_open(b, now)
+				|| now >= __atomic_load_n(&b->open_until, __ATOMIC_ACQUIRE))
+			return 1;
+	}
+	return 0;
+}
+
+int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg)
+{
+	if(!key_ok(key)) {
+		str empty = {"", 0};
+		loc_reset(msg, &empty);
+		cur.any_msg = any_msg;
+		return cur.status;
+	}
+	loc_reset(msg, key);
+	cur.any_msg = any_msg;
+	return serve_stale("not asked");
+}
+
 void e911_locate_child_destroy(void)
 {
-	e911_fetch_xfer_free(&xfer);
+	e911_fetch_xfer_free(&xfer[0]);
+	e911_fetch_xfer_free(&xfer[1]);
 }

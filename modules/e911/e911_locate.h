@@ -22,6 +22,7 @@
 #include "../../core/str.h"
 #include "../../core/counters.h"
 
+#include "e911_breaker.h"
 #include "e911_cache.h"
 #include "e911_fetch.h"
 #include "e911_record.h"
@@ -46,8 +47,9 @@ typedef struct e911_loc
 {
 	unsigned int msg_id; /* the message it was made for */
 	int msg_pid;
-	int valid;	/* 0 until a lookup ran for this message */
-	int status; /* E911_LOC_* */
+	int valid;	 /* 0 until a lookup ran for this message */
+	int any_msg; /* set for a resumed transaction: any message matches */
+	int status;	 /* E911_LOC_* */
 	e911_source_t source;
 	int64_t fetched_at;
 	char key[E911_KEY_MAX + 1];
@@ -59,6 +61,7 @@ typedef struct e911_loc
 typedef struct e911_locate_cfg
 {
 	e911_fetch_cfg_t fetch;
+	e911_fetch_cfg_t fetch_backup; /* url_tmpl NULL: no backup service */
 	int cache_ttl;
 	int negative_ttl;
 	int stale_ttl;
@@ -75,7 +78,17 @@ typedef struct e911_stats
 	stat_var *fetch_errors;
 	stat_var *fetch_timeouts;
 	stat_var *fallback_routes;
+	stat_var *breaker_opens;
+	stat_var *async_busy;
 } e911_stats_t;
+
+/* shared state: the breakers of the two services */
+typedef struct e911_shared
+{
+	e911_breaker_t breaker[2]; /* primary, backup */
+} e911_shared_t;
+
+extern e911_shared_t *e911_shared;
 
 extern e911_locate_cfg_t e911_lcfg;
 extern e911_cache_t *e911_cache;
@@ -84,6 +97,46 @@ extern e911_stats_t e911_st;
 /* Locates key for msg; records the outcome (see e911_loc_get()).
  * Returns E911_LOC_FRESH, _STALE, _NONE or _UNAVAILABLE. */
 int e911_locate_key(sip_msg_t *msg, str *key);
+
+/* First half of a lookup: validates key, resets the outcome for msg and
+ * answers from the cache. Returns 1 when the cache answered (fresh or
+ * negative: the outcome is set), 0 when the service must be asked, -1 when
+ * the key is invalid (outcome: unavailable). */
+int e911_locate_begin(sip_msg_t *msg, str *key);
+
+/* Second half: applies a fetch result for key (cache update, statistics,
+ * logging) and sets the outcome, falling back to the cached record as stale
+ * when the service failed. Returns the outcome's status. */
+int e911_locate_finish(str *key, e911_fetch_res_t *fres);
+
+/* Sets the outcome for key from the cache alone (no network): fresh or
+ * stale record, none (negative), or unavailable. With any_msg set the
+ * outcome matches whatever message asks next (resumed transactions).
+ * Returns the status. */
+int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg);
+
+/* Applies a fetch result made in a background process for a suspended
+ * transaction: like e911_locate_finish(), with an outcome that matches
+ * whatever message asks next (the resumed one). */
+int e911_locate_resume(str *key, e911_fetch_res_t *fres);
+
+/* 1 when at least one service would be asked now (a closed breaker, or an
+ * open one whose cool-down ended); does not claim the probe. */
+int e911_service_available(int64_t now);
+
+/* Forgets the outcome (after a resumed transaction ran). */
+void e911_loc_clear(void);
+
+/* Whether the service (primary or backup) may be asked now (breakers). */
+int e911_service_allowed(int which, int64_t now);
+
+/* Reports the outcome of a request to service which (0 primary, 1 backup)
+ * to its breaker, with statistics and one log line on open/close. */
+void e911_service_report(int which, e911_fetch_status_t st, int64_t now);
+
+/* Blocking fetch honouring the breakers: primary, then backup when the
+ * primary failed or is open. Always fills fres. */
+void e911_service_fetch(str *key, e911_fetch_res_t *fres);
 
 /* The outcome of the lookup made for msg, or NULL when none was. */
 e911_loc_t *e911_loc_get(sip_msg_t *msg);

@@ -34,15 +34,20 @@
 #include "../../core/ut.h"
 #include "../../core/parser/parse_uri.h"
 
+#include "e911_async.h"
 #include "e911_dial.h"
 #include "e911_locate.h"
 #include "e911_pidf.h"
+#include "e911_rpc.h"
 #include "e911_sip.h"
 
 MODULE_VERSION
 
 /* parameters */
 static char *p_location_url = "";
+static char *p_location_url_backup = "";
+static int p_breaker_failures = 3;
+static int p_breaker_cooldown = 30;
 static int p_timeout_ms = 1000;
 static int p_connect_timeout_ms = 300;
 static int p_cache_ttl = 300;
@@ -74,12 +79,16 @@ static struct
 } last_class;
 
 static int mod_init(void);
+static int child_init(int rank);
 static void mod_destroy(void);
 
 static int w_e911_is_emergency(sip_msg_t *msg, char *p1, char *p2);
 static int w_e911_is_emergency_number(sip_msg_t *msg, char *num, char *p2);
 static int w_e911_locate(sip_msg_t *msg, char *key, char *p2);
 static int w_e911_route(sip_msg_t *msg, char *p1, char *p2);
+static int w_e911_fallback(sip_msg_t *msg, char *p1, char *p2);
+static int w_e911_prefetch(sip_msg_t *msg, char *key, char *p2);
+static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route);
 
 static int pv_parse_e911_name(pv_spec_p sp, str *in);
 static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
@@ -94,11 +103,25 @@ static cmd_export_t cmds[] = {
 		fixup_spve_null, fixup_free_spve_null, REQUEST_ROUTE | FAILURE_ROUTE},
 	{"e911_route", (cmd_function)w_e911_route, 0,
 		0, 0, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"e911_fallback", (cmd_function)w_e911_fallback, 0,
+		0, 0, FAILURE_ROUTE},
+	{"e911_prefetch", (cmd_function)w_e911_prefetch, 1,
+		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
+	{"e911_locate_async", (cmd_function)w_e911_locate_async, 2,
+		fixup_spve_spve, fixup_free_spve_spve, REQUEST_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
 static param_export_t params[] = {
 	{"location_url", PARAM_STRING, &p_location_url},
+	{"location_url_backup", PARAM_STRING, &p_location_url_backup},
+	{"breaker_failures", PARAM_INT, &p_breaker_failures},
+	{"breaker_cooldown", PARAM_INT, &p_breaker_cooldown},
+	{"async_workers", PARAM_INT, &e911_acfg.workers},
+	{"async_max_inflight", PARAM_INT, &e911_acfg.max_inflight},
+	{"refresh_ahead", PARAM_INT, &e911_acfg.refresh_ahead},
+	{"snapshot_file", PARAM_STRING, &e911_acfg.snapshot_file},
+	{"snapshot_interval", PARAM_INT, &e911_acfg.snapshot_interval},
 	{"timeout_ms", PARAM_INT, &p_timeout_ms},
 	{"connect_timeout_ms", PARAM_INT, &p_connect_timeout_ms},
 	{"cache_ttl", PARAM_INT, &p_cache_ttl},
@@ -136,6 +159,11 @@ static stat_export_t mod_stats[] = {
 	{"fetch_errors", 0, &e911_st.fetch_errors},
 	{"fetch_timeouts", 0, &e911_st.fetch_timeouts},
 	{"fallback_routes", 0, &e911_st.fallback_routes},
+	{"breaker_opens", 0, &e911_st.breaker_opens},
+	{"async_busy", 0, &e911_st.async_busy},
+	{"evictions", STAT_NO_RESET | STAT_IS_FUNC, (stat_var **)e911_stat_evictions},
+	{"cache_entries", STAT_NO_RESET | STAT_IS_FUNC,
+		(stat_var **)e911_stat_entries},
 	{0, 0, 0}
 };
 
@@ -144,11 +172,11 @@ struct module_exports exports = {
 	DEFAULT_DLFLAGS, /* dlopen flags */
 	cmds,			 /* exported functions */
 	params,			 /* exported parameters */
-	0,				 /* RPC method exports */
+	e911_rpc_cmds,	 /* RPC method exports */
 	mod_pvs,		 /* exported pseudo-variables */
 	0,				 /* response handling function */
 	mod_init,		 /* module initialization function */
-	0,				 /* per-child init function */
+	child_init,		 /* per-child init function */
 	mod_destroy		 /* module destroy function */
 };
 /* clang-format on */
@@ -204,6 +232,12 @@ static int mod_init(void)
 		LM_ERR("e911: modparam location_url: %s\n", err);
 		return -1;
 	}
+	if(p_location_url_backup[0]
+			&& e911_url_tmpl_check(p_location_url_backup, err, sizeof(err))
+					   < 0) {
+		LM_ERR("e911: modparam location_url_backup: %s\n", err);
+		return -1;
+	}
 	if(p_timeout_ms <= 0 || p_connect_timeout_ms <= 0 || p_cache_ttl < 0
 			|| p_negative_ttl < 0 || p_stale_ttl < 0 || p_cache_size <= 0
 			|| p_cache_max_bytes < 0) {
@@ -247,6 +281,9 @@ static int mod_init(void)
 	e911_lcfg.fetch.auth_header = p_auth_header;
 	e911_lcfg.fetch.tls_ca_file = p_tls_ca_file;
 	e911_lcfg.fetch.tls_verify = p_tls_verify ? 1 : 0;
+	e911_lcfg.fetch_backup = e911_lcfg.fetch;
+	e911_lcfg.fetch_backup.url_tmpl =
+			p_location_url_backup[0] ? p_location_url_backup : NULL;
 	e911_lcfg.cache_ttl = p_cache_ttl;
 	e911_lcfg.negative_ttl = p_negative_ttl;
 	e911_lcfg.stale_ttl = p_stale_ttl;
@@ -270,6 +307,21 @@ static int mod_init(void)
 		return -1;
 	}
 
+	e911_shared = shm_malloc(sizeof(*e911_shared));
+	if(e911_shared == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	e911_breaker_init(
+			&e911_shared->breaker[0], p_breaker_failures, p_breaker_cooldown);
+	e911_breaker_init(
+			&e911_shared->breaker[1], p_breaker_failures, p_breaker_cooldown);
+	if(e911_async_init() < 0) {
+		LM_ERR("e911: cannot set up the background fetchers\n");
+		return -1;
+	}
+	e911_snapshot_load();
+
 	if(curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		LM_ERR("e911: curl_global_init failed\n");
 		return -1;
@@ -283,8 +335,14 @@ static int mod_init(void)
 	return 0;
 }
 
+static int child_init(int rank)
+{
+	return e911_async_child_init(rank);
+}
+
 static void mod_destroy(void)
 {
+	e911_async_destroy();
 	e911_locate_child_destroy();
 	if(e911_cache) {
 		e911_cache_destroy(e911_cache);
@@ -398,6 +456,50 @@ static int ki_e911_route(sip_msg_t *msg)
 static int w_e911_route(sip_msg_t *msg, char *p1, char *p2)
 {
 	return ki_e911_route(msg);
+}
+
+static int w_e911_fallback(sip_msg_t *msg, char *p1, char *p2)
+{
+	return e911_fallback_msg(msg);
+}
+
+static int ki_e911_fallback(sip_msg_t *msg)
+{
+	return e911_fallback_msg(msg);
+}
+
+static int ki_e911_prefetch(sip_msg_t *msg, str *key)
+{
+	return e911_prefetch_key(key);
+}
+
+static int w_e911_prefetch(sip_msg_t *msg, char *key, char *p2)
+{
+	str s;
+
+	if(fixup_get_svalue(msg, (gparam_t *)key, &s) < 0) {
+		LM_ERR("e911: cannot get the key parameter\n");
+		return -1;
+	}
+	return ki_e911_prefetch(msg, &s);
+}
+
+static int ki_e911_locate_async(sip_msg_t *msg, str *key, str *route)
+{
+	return e911_locate_async(msg, key, route);
+}
+
+static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
+{
+	str k;
+	str r;
+
+	if(fixup_get_svalue(msg, (gparam_t *)key, &k) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)route, &r) < 0) {
+		LM_ERR("e911: cannot get the parameters\n");
+		return -1;
+	}
+	return ki_e911_locate_async(msg, &k, &r);
 }
 
 /* --- $e911(name) --- */
@@ -596,6 +698,21 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 	{ str_init("e911"), str_init("e911_route"),
 		SR_KEMIP_INT, ki_e911_route,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_fallback"),
+		SR_KEMIP_INT, ki_e911_fallback,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_prefetch"),
+		SR_KEMIP_INT, ki_e911_prefetch,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_locate_async"),
+		SR_KEMIP_INT, ki_e911_locate_async,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_get"),

@@ -28,6 +28,7 @@
 #include "../../core/dset.h"
 #include "../../core/mem/mem.h"
 #include "../../core/parser/parse_content.h"
+#include "../../core/usr_avp.h"
 
 #include "e911_mime.h"
 #include "e911_pidf.h"
@@ -157,6 +158,53 @@ static int set_ruri(sip_msg_t *msg, str *ruri)
 	return 0;
 }
 
+#define KEY_AVP "e911_key"
+
+/* Stores the lookup key in the transaction's AVPs, so a failure route that
+ * runs in another process can find the location again. */
+static void remember_key(const char *key)
+{
+	int_str name;
+	int_str val;
+
+	name.s.s = KEY_AVP;
+	name.s.len = sizeof(KEY_AVP) - 1;
+	val.s.s = (char *)key;
+	val.s.len = strlen(key);
+	if(add_avp(AVP_NAME_STR | AVP_VAL_STR, name, val) < 0)
+		LM_WARN("e911: cannot remember the lookup key for a retry\n");
+}
+
+static int remembered_key(str *key)
+{
+	int_str name;
+	int_str val;
+
+	name.s.s = KEY_AVP;
+	name.s.len = sizeof(KEY_AVP) - 1;
+	if(search_first_avp(AVP_NAME_STR | AVP_VAL_STR, name, &val, 0) == NULL)
+		return -1;
+	*key = val.s;
+	return 0;
+}
+
+/* 1 when one of the lumps chained to l (and its successors) adds our
+ * Geolocation header. */
+static int lumps_have_location(struct lump *l, int depth)
+{
+	static const char geo[] = "Geolocation: <cid:";
+
+	for(; l && depth < 64; l = l->next) {
+		if(l->op == LUMP_ADD && l->len >= (int)sizeof(geo) - 1
+				&& memcmp(l->u.value, geo, sizeof(geo) - 1) == 0)
+			return 1;
+		if(lumps_have_location(l->before, depth + 1)
+				|| lumps_have_location(l->after, depth + 1))
+			return 1;
+	}
+	return 0;
+}
+
 static int route_fallback(sip_msg_t *msg)
 {
 	static const char prio[] = "Priority: emergency\r\n";
@@ -172,7 +220,7 @@ static int route_fallback(sip_msg_t *msg)
 	return E911_ROUTED_FALLBACK;
 }
 
-static int route_location(sip_msg_t *msg, e911_loc_t *loc)
+static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target)
 {
 	e911_pidf_opts_t opts;
 	e911_mime_edit_t ed;
@@ -253,7 +301,10 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc)
 		return E911_ROUTE_FAILED;
 	}
 
-	e911_route_target(loc, &ruri);
+	if(target)
+		ruri = *target;
+	else
+		e911_route_target(loc, &ruri);
 	if(set_ruri(msg, &ruri) < 0) {
 		e911_mime_edit_free(&ed);
 		return E911_ROUTE_FAILED;
@@ -277,6 +328,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc)
 		return E911_ROUTE_FAILED;
 	}
 	e911_mime_edit_free(&ed);
+	remember_key(loc->key);
 	return E911_ROUTED_LOCATION;
 }
 
@@ -303,7 +355,7 @@ int e911_route_msg(sip_msg_t *msg)
 
 	loc = e911_loc_get(msg);
 	if(loc && loc->rec) {
-		rc = route_location(msg, loc);
+		rc = route_location(msg, loc, NULL);
 		if(rc == E911_ROUTED_LOCATION)
 			return rc;
 		LM_ERR("e911: could not add the location for key '%s'\n", loc->key);
@@ -313,5 +365,33 @@ int e911_route_msg(sip_msg_t *msg)
 		LM_WARN("e911: e911_route() without e911_locate() for this call: "
 				"routing to the fallback\n");
 	update_stat(e911_st.fallback_routes, 1);
+	return route_fallback(msg);
+}
+
+int e911_fallback_msg(sip_msg_t *msg)
+{
+	e911_loc_t *loc;
+	str key;
+
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
+		return E911_ROUTE_FAILED;
+	update_stat(e911_st.fallback_routes, 1);
+	/* the rewrite was made before the transaction kept the request: it is
+	 * in every new branch already, only the destination changes */
+	if(lumps_have_location(msg->add_rm, 0)) {
+		if(set_ruri(msg, &e911_rcfg.fallback_route) < 0)
+			return E911_ROUTE_FAILED;
+		return E911_ROUTED_LOCATION;
+	}
+	/* the rewrite was made in a resumed route (its lumps are gone): find
+	 * the same location again in the cache, without the network */
+	if(remembered_key(&key) == 0) {
+		e911_locate_cached(msg, &key, 0);
+		loc = e911_loc_get(msg);
+		if(loc && loc->rec
+				&& route_location(msg, loc, &e911_rcfg.fallback_route)
+						   == E911_ROUTED_LOCATION)
+			return E911_ROUTED_LOCATION;
+	}
 	return route_fallback(msg);
 }

@@ -42,4 +42,10 @@ void e911_route_target(e911_loc_t *loc, str *out);
  * (nothing was changed then except, possibly, the Request-URI). */
 int e911_route_msg(sip_msg_t *msg);
 
+/* For a failure route: retries toward fallback_route with the location the
+ * first attempt carried (kept by the transaction, or found again in the
+ * cache when the first rewrite ran in a resumed transaction).
+ * Returns E911_ROUTED_LOCATION, E911_ROUTED_FALLBACK or E911_ROUTE_FAILED. */
+int e911_fallback_msg(sip_msg_t *msg);
+
 #endif

@@ -1,0 +1,811 @@
+/*
+ * e911 module - background fetching: non-blocking lookups, prefetch,
+ * refresh-ahead and housekeeping
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Jobs. A job is one key being fetched, in shared memory, in a small hash
+ * of jobs in flight (single-flight: a second miss for the same key joins the
+ * job instead of starting another request). A job carries the suspended
+ * transactions waiting for it. Its pointer travels to a fetcher process
+ * over that fetcher's pipe; the number of jobs in flight is bounded, and a
+ * lookup past the bound answers at once from the cache (stale record or
+ * nothing) instead of queueing.
+ *
+ * Fetchers. Each fetcher process runs a libcurl multi loop, many transfers
+ * at once, with the same limits as the blocking path (e911_fetch.c) and the
+ * same breakers. When a job completes, the fetcher updates the cache and
+ * resumes every waiting transaction (tm t_continue) in the script route it
+ * named, with $e911(...) set to the outcome.
+ *
+ * Housekeeper. One process expires old entries, refreshes in-use entries
+ * before they expire (refresh-ahead) and writes the snapshot file.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../core/cfg/cfg_struct.h"
+#include "../../core/dprint.h"
+#include "../../core/globals.h"
+#include "../../core/kemi.h"
+#include "../../core/locking.h"
+#include "../../core/mem/mem.h"
+#include "../../core/mem/shm_mem.h"
+#include "../../core/pt.h"
+#include "../../core/receive.h"
+#include "../../core/route.h"
+#include "../../core/action.h"
+#include "../../core/sr_module.h"
+#include "../../modules/tm/tm_load.h"
+
+#include "e911_async.h"
+#include "e911_locate.h"
+#include "e911_snapshot.h"
+
+#define JOB_BUCKETS 1024
+#define CBNAME_MAX 64
+#define REFRESH_BATCH 512
+
+e911_async_cfg_t e911_acfg = {1, 256, 30, NULL, 60};
+
+typedef struct e911_waiter
+{
+	struct e911_waiter *next;
+	unsigned int tindex;
+	unsigned int tlabel;
+	int ract; /* native route index, -1: KEMI callback */
+	char cbname[CBNAME_MAX];
+} e911_waiter_t;
+
+typedef struct e911_job
+{
+	struct e911_job *next; /* in its bucket */
+	uint32_t hash;
+	e911_waiter_t *waiters;
+	int klen;
+	char key[E911_KEY_MAX + 1];
+} e911_job_t;
+
+typedef struct e911_queue
+{
+	gen_lock_t lock;
+	int inflight;
+	e911_job_t *bucket[JOB_BUCKETS];
+} e911_queue_t;
+
+static e911_queue_t *queue = NULL;
+static int (*pipes)[2] = NULL; /* per fetcher: [0] read, [1] write */
+static struct tm_binds tmb;
+static int tm_loaded = 0;
+static int my_fetcher = -1;
+
+static uint32_t key_hash(const char *k, int len)
+{
+	uint32_t h = 2166136261u;
+	int i;
+
+	for(i = 0; i < len; i++) {
+		h ^= (unsigned char)k[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* --- the job table --- */
+
+static e911_job_t **find_job_locked(const char *key, int klen, uint32_t h)
+{
+	e911_job_t **pp = &queue->bucket[h % JOB_BUCKETS];
+
+	while(*pp) {
+		if((*pp)->hash == h && (*pp)->klen == klen
+				&& memcmp((*pp)->key, key, klen) == 0)
+			return pp;
+		pp = &(*pp)->next;
+	}
+	return pp;
+}
+
+/* Queues a fetch of key, with waiter w (may be NULL). Returns 1 when a new
+ * job went to a fetcher, 2 when an existing job was joined, -1 when the
+ * bound is reached or the fetcher's pipe is full. */
+static int job_submit(str *key, e911_waiter_t *w)
+{
+	uint32_t h = key_hash(key->s, key->len);
+	e911_job_t **pp;
+	e911_job_t *job;
+	int fetcher;
+	ssize_t n;
+
+	if(queue == NULL || key->len <= 0 || key->len > E911_KEY_MAX)
+		return -1;
+	lock_get(&queue->lock);
+	pp = find_job_locked(key->s, key->len, h);
+	if(*pp) {
+		if(w) {
+			w->next = (*pp)->waiters;
+			(*pp)->waiters = w;
+		}
+		lock_release(&queue->lock);
+		return 2;
+	}
+	if(queue->inflight >= e911_acfg.max_inflight) {
+		lock_release(&queue->lock);
+		return -1;
+	}
+	job = shm_malloc(sizeof(*job));
+	if(job == NULL) {
+		lock_release(&queue->lock);
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(job, 0, sizeof(*job));
+	job->hash = h;
+	job->klen = key->len;
+	memcpy(job->key, key->s, key->len);
+	job->waiters = w;
+	if(w)
+		w->next = NULL;
+	*pp = job;
+	queue->inflight++;
+	lock_release(&queue->lock);
+
+	/* the same key always goes to the same fetcher */
+	fetcher = (int)(h % (uint32_t)e911_acfg.workers);
+	do {
+		n = write(pipes[fetcher][1], &job, sizeof(job));
+	} while(n < 0 && errno == EINTR);
+	if(n == sizeof(job))
+		return 1;
+
+	/* pipe full: undo; nobody else can have joined a job that no fetcher
+	 * knows about without also being in its waiters list, so hand those
+	 * back to the caller's error path by resuming them here */
+	LM_WARN("e911: fetcher %d queue full, lookup not queued\n", fetcher);
+	lock_get(&queue->lock);
+	pp = find_job_locked(job->key, job->klen, job->hash);
+	if(*pp == job)
+		*pp = job->next;
+	queue->inflight--;
+	lock_release(&queue->lock);
+	if(job->waiters != w || (w && w->next)) {
+		/* others joined meanwhile: let them time out in tm rather than
+		 * touching transactions here; cannot happen with w == NULL */
+		LM_ERR("e911: dropped a job with joined waiters\n");
+	}
+	shm_free(job);
+	return -1;
+}
+
+/* Takes job out of the table; returns its waiters. */
+static e911_waiter_t *job_detach(e911_job_t *job)
+{
+	e911_job_t **pp;
+	e911_waiter_t *w;
+
+	lock_get(&queue->lock);
+	pp = find_job_locked(job->key, job->klen, job->hash);
+	if(*pp == job)
+		*pp = job->next;
+	w = job->waiters;
+	job->waiters = NULL;
+	queue->inflight--;
+	lock_release(&queue->lock);
+	return w;
+}
+
+/* --- resuming transactions --- */
+
+static void resume_waiter(e911_waiter_t *w)
+{
+	str cbname;
+	str evname = str_init("e911:locate-async");
+
+	if(w->ract >= 0) {
+		tmb.t_continue(w->tindex, w->tlabel, main_rt.rlist[w->ract]);
+	} else {
+		cbname.s = w->cbname;
+		cbname.len = strlen(w->cbname);
+		tmb.t_continue_cb(w->tindex, w->tlabel, &cbname, &evname);
+	}
+	ksr_msg_env_reset();
+}
+
+/* A fetch for job finished (fres): update the cache and resume waiters. */
+static void job_complete(e911_job_t *job, e911_fetch_res_t *fres)
+{
+	e911_waiter_t *w = job_detach(job);
+	e911_waiter_t *next;
+	str key = {job->key, job->klen};
+
+	if(w == NULL) {
+		/* prefetch or refresh: only a real answer changes the cache */
+		if(fres->status == E911_FETCH_OK
+				|| fres->status == E911_FETCH_NOTFOUND) {
+			e911_locate_resume(&key, fres);
+		} else {
+			LM_INFO("e911: background fetch of key '%.*s' failed: %s\n",
+					key.len, key.s, fres->err);
+		}
+		e911_loc_clear();
+	} else {
+		e911_locate_resume(&key, fres);
+		for(; w; w = next) {
+			next = w->next;
+			resume_waiter(w);
+			shm_free(w);
+		}
+		e911_loc_clear();
+	}
+	free(fres->rec);
+	fres->rec = NULL;
+	shm_free(job);
+}
+
+/* --- the fetcher process --- */
+
+typedef struct fslot
+{
+	e911_fetch_xfer_t x;
+	e911_job_t *job; /* NULL: free */
+	int which;		 /* 0 primary, 1 backup */
+} fslot_t;
+
+static fslot_t *slots = NULL;
+static int nslots = 0;
+static CURLM *multi = NULL;
+
+static e911_fetch_cfg_t *svc_cfg(int which)
+{
+	if(which == 0)
+		return &e911_lcfg.fetch;
+	return e911_lcfg.fetch_backup.url_tmpl ? &e911_lcfg.fetch_backup : NULL;
+}
+
+static void fail_job(e911_job_t *job, const char *why)
+{
+	e911_fetch_res_t fres;
+
+	memset(&fres, 0, sizeof(fres));
+	fres.status = E911_FETCH_ERROR;
+	snprintf(fres.err, sizeof(fres.err), "%s", why);
+	job_complete(job, &fres);
+}
+
+/* Starts a transfer for job on service which (or a later one). */
+static void start_transfer(e911_job_t *job, int which)
+{
+	int64_t now = (int64_t)time(NULL);
+	e911_fetch_res_t fres;
+	e911_fetch_cfg_t *cfg;
+	fslot_t *s = NULL;
+	int i;
+
+	for(; which < 2; which++) {
+		cfg = svc_cfg(which);
+		if(cfg && e911_service_allowed(which, now))
+			break;
+	}
+	if(which >= 2) {
+		fail_job(job, "breaker open: location service not asked");
+		return;
+	}
+	if(strncasecmp(cfg->url_tmpl, "file://", 7) == 0) {
+		e911_fetch_xfer_t fx;
+		memset(&fx, 0, sizeof(fx));
+		e911_fetch(&fx, cfg, job->key, job->klen, &fres);
+		e911_fetch_xfer_free(&fx);
+		e911_service_report(which, fres.status, now);
+		job_complete(job, &fres);
+		return;
+	}
+	for(i = 0; i < nslots; i++) {
+		if(slots[i].job == NULL) {
+			s = &slots[i];
+			break;
+		}
+	}
+	if(s == NULL) {
+		fail_job(job, "too many fetches in flight");
+		return;
+	}
+	if(e911_fetch_prepare(&s->x, cfg, job->key, job->klen, &fres) < 0) {
+		job_complete(job, &fres);
+		return;
+	}
+	if(curl_multi_add_handle(multi, s->x.easy) != CURLM_OK) {
+		fail_job(job, "curl_multi_add_handle failed");
+		return;
+	}
+	s->job = job;
+	s->which = which;
+}
+
+static void transfer_done(CURL *easy, CURLcode cc)
+{
+	e911_fetch_xfer_t *x = NULL;
+	e911_fetch_res_t fres;
+	e911_job_t *job;
+	fslot_t *s;
+	int which;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&x);
+	curl_multi_remove_handle(multi, easy);
+	if(x == NULL)
+		return;
+	s = (fslot_t *)x; /* x is the first member of its slot */
+	job = s->job;
+	which = s->which;
+	s->job = NULL;
+	memset(&fres, 0, sizeof(fres));
+	e911_fetch_finish(x, cc, &fres);
+	e911_service_report(which, fres.status, (int64_t)time(NULL));
+	if(fres.status != E911_FETCH_OK && fres.status != E911_FETCH_NOTFOUND
+			&& which == 0 && svc_cfg(1) != NULL) {
+		LM_WARN("e911: primary location service failed for key '%.*s' "
+				"(%s), trying the backup\n",
+				job->klen, job->key, fres.err);
+		start_transfer(job, 1);
+		return;
+	}
+	job_complete(job, &fres);
+}
+
+static void read_jobs(int fd)
+{
+	e911_job_t *jobs[64];
+	ssize_t n;
+	int i;
+
+	for(;;) {
+		n = read(fd, jobs, sizeof(jobs));
+		if(n < 0 && errno == EINTR)
+			continue;
+		if(n <= 0)
+			return;
+		for(i = 0; i < (int)(n / sizeof(jobs[0])); i++)
+			start_transfer(jobs[i], 0);
+	}
+}
+
+static void fetcher_loop(int idx)
+{
+	struct curl_waitfd wfd;
+	CURLMsg *m;
+	int running;
+	int left;
+	int numfds;
+
+	my_fetcher = idx;
+	nslots = e911_acfg.max_inflight;
+	slots = pkg_malloc(nslots * sizeof(fslot_t));
+	multi = curl_multi_init();
+	if(slots == NULL || multi == NULL) {
+		LM_CRIT("e911: fetcher %d cannot start (out of memory)\n", idx);
+		return;
+	}
+	memset(slots, 0, nslots * sizeof(fslot_t));
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 32L);
+	fcntl(pipes[idx][0], F_SETFL, O_NONBLOCK);
+	LM_INFO("e911: fetcher %d started\n", idx);
+
+	for(;;) {
+		cfg_update();
+		wfd.fd = pipes[idx][0];
+		wfd.events = CURL_WAIT_POLLIN;
+		wfd.revents = 0;
+		curl_multi_poll(multi, &wfd, 1, 1000, &numfds);
+		if(wfd.revents & CURL_WAIT_POLLIN)
+			read_jobs(pipes[idx][0]);
+		curl_multi_perform(multi, &running);
+		while((m = curl_multi_info_read(multi, &left)) != NULL) {
+			if(m->msg == CURLMSG_DONE)
+				transfer_done(m->easy_handle, m->data.result);
+		}
+	}
+}
+
+/* --- the housekeeper process --- */
+
+typedef struct refresh_batch
+{
+	int64_t now;
+	int n;
+	int lens[REFRESH_BATCH];
+	char keys[REFRESH_BATCH][E911_KEY_MAX + 1];
+} refresh_batch_t;
+
+static int collect_refresh(
+		const char *key, size_t klen, const e911_cache_res_t *res, void *arg)
+{
+	refresh_batch_t *b = arg;
+	int64_t window = e911_lcfg.cache_ttl > 60 ? e911_lcfg.cache_ttl : 60;
+
+	if(b->n >= REFRESH_BATCH)
+		return 1;
+	if(res->state != E911_CS_FRESH && res->state != E911_CS_STALE)
+		return 0;
+	/* in use: returned by a lookup recently */
+	if(res->hits == 0 || res->last_used < b->now - window)
+		return 0;
+	if(res->fresh_until - b->now > e911_acfg.refresh_ahead)
+		return 0;
+	memcpy(b->keys[b->n], key, klen);
+	b->lens[b->n] = (int)klen;
+	b->n++;
+	return 0;
+}
+
+static void refresh_ahead(int64_t now)
+{
+	static refresh_batch_t b;
+	str key;
+	int i;
+
+	if(e911_acfg.refresh_ahead <= 0 || !e911_service_available(now))
+		return;
+	b.now = now;
+	b.n = 0;
+	e911_cache_walk(e911_cache, now, collect_refresh, &b);
+	for(i = 0; i < b.n; i++) {
+		key.s = b.keys[i];
+		key.len = b.lens[i];
+		if(job_submit(&key, NULL) < 0)
+			break;
+	}
+	if(b.n > 0)
+		LM_DBG("e911: refresh-ahead queued %d keys\n", i);
+}
+
+static void housekeeper_loop(void)
+{
+	int64_t now;
+	int64_t next_snapshot = (int64_t)time(NULL) + e911_acfg.snapshot_interval;
+
+	LM_INFO("e911: housekeeper started\n");
+	for(;;) {
+		sleep(1);
+		cfg_update();
+		now = (int64_t)time(NULL);
+		e911_cache_expire(e911_cache, now);
+		refresh_ahead(now);
+		if(e911_acfg.snapshot_file && e911_acfg.snapshot_file[0]
+				&& now >= next_snapshot) {
+			e911_snapshot_write();
+			next_snapshot = now + e911_acfg.snapshot_interval;
+		}
+	}
+}
+
+/* --- snapshot --- */
+
+typedef struct snap_collect
+{
+	int n;
+	int cap;
+	e911_record_t **recs;
+	char **keys;
+	int64_t *fetched;
+} snap_collect_t;
+
+static int collect_snap(
+		const char *key, size_t klen, const e911_cache_res_t *res, void *arg)
+{
+	snap_collect_t *c = arg;
+	void *p;
+
+	if(res->rec == NULL)
+		return 0;
+	if(c->n == c->cap) {
+		int ncap = c->cap ? 2 * c->cap : 1024;
+		p = realloc(c->recs, ncap * sizeof(*c->recs));
+		if(p == NULL)
+			return 1;
+		c->recs = p;
+		p = realloc(c->keys, ncap * sizeof(*c->keys));
+		if(p == NULL)
+			return 1;
+		c->keys = p;
+		p = realloc(c->fetched, ncap * sizeof(*c->fetched));
+		if(p == NULL)
+			return 1;
+		c->fetched = p;
+		c->cap = ncap;
+	}
+	c->recs[c->n] = e911_record_dup(res->rec);
+	c->keys[c->n] = strndup(key, klen);
+	c->fetched[c->n] = res->fetched_at;
+	if(c->recs[c->n] == NULL || c->keys[c->n] == NULL) {
+		free(c->recs[c->n]);
+		free(c->keys[c->n]);
+		return 1;
+	}
+	c->n++;
+	return 0;
+}
+
+int e911_snapshot_write(void)
+{
+	snap_collect_t c;
+	e911_snap_writer_t *w;
+	char err[200];
+	int i;
+	int rc = -1;
+
+	if(e911_acfg.snapshot_file == NULL || e911_acfg.snapshot_file[0] == '\0'
+			|| e911_cache == NULL)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	/* copy out under the slot locks, write with no lock held */
+	e911_cache_walk(e911_cache, (int64_t)time(NULL), collect_snap, &c);
+	w = e911_snap_open(e911_acfg.snapshot_file, err, sizeof(err));
+	if(w == NULL) {
+		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_acfg.snapshot_file,
+				err);
+		goto done;
+	}
+	for(i = 0; i < c.n; i++) {
+		if(e911_snap_add(
+				   w, c.keys[i], strlen(c.keys[i]), c.fetched[i], c.recs[i])
+				< 0) {
+			LM_ERR("e911: cannot write snapshot %s\n", e911_acfg.snapshot_file);
+			e911_snap_abort(w);
+			goto done;
+		}
+	}
+	if(e911_snap_commit(w, err, sizeof(err)) < 0) {
+		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_acfg.snapshot_file,
+				err);
+		goto done;
+	}
+	rc = c.n;
+	LM_DBG("e911: snapshot %s written, %d records\n", e911_acfg.snapshot_file,
+			c.n);
+done:
+	for(i = 0; i < c.n; i++) {
+		free(c.recs[i]);
+		free(c.keys[i]);
+	}
+	free(c.recs);
+	free(c.keys);
+	free(c.fetched);
+	return rc;
+}
+
+static int load_entry(const char *key, size_t klen, int64_t fetched_at,
+		const e911_record_t *rec, void *arg)
+{
+	int64_t now = *(int64_t *)arg;
+	int64_t stale_until =
+			fetched_at + e911_lcfg.cache_ttl + e911_lcfg.stale_ttl;
+
+	if(stale_until <= now)
+		return 0;
+	/* never fresh: the service is asked first; served when it fails */
+	if(e911_cache_put(e911_cache, key, klen, rec, fetched_at, now, stale_until,
+			   E911_ORIGIN_SNAPSHOT)
+			< 0)
+		return -1;
+	return 0;
+}
+
+int e911_snapshot_load(void)
+{
+	char err[200];
+	int64_t now = (int64_t)time(NULL);
+	int n;
+
+	if(e911_acfg.snapshot_file == NULL || e911_acfg.snapshot_file[0] == '\0')
+		return 0;
+	n = e911_snap_load(
+			e911_acfg.snapshot_file, load_entry, &now, err, sizeof(err));
+	if(n < 0) {
+		LM_ERR("e911: snapshot %s ignored: %s\n", e911_acfg.snapshot_file, err);
+		return 0;
+	}
+	LM_INFO("e911: snapshot %s: %d records loaded\n", e911_acfg.snapshot_file,
+			n);
+	return n;
+}
+
+/* --- module life cycle --- */
+
+int e911_async_init(void)
+{
+	int i;
+
+	if(e911_acfg.workers < 1)
+		e911_acfg.workers = 1;
+	if(e911_acfg.max_inflight < 1)
+		e911_acfg.max_inflight = 1;
+	/* a fetcher's pipe (64 KiB) must hold every job in flight, so a write
+	 * to it never fails while the bound holds */
+	if(e911_acfg.max_inflight > 4096)
+		e911_acfg.max_inflight = 4096;
+	if(e911_acfg.snapshot_interval < 1)
+		e911_acfg.snapshot_interval = 1;
+	if(load_tm_api(&tmb) == 0) {
+		tm_loaded = 1;
+	} else {
+		LM_INFO("e911: tm not loaded: e911_locate_async() unavailable\n");
+	}
+	queue = shm_malloc(sizeof(*queue));
+	if(queue == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	memset(queue, 0, sizeof(*queue));
+	if(lock_init(&queue->lock) == NULL)
+		return -1;
+	pipes = pkg_malloc(e911_acfg.workers * sizeof(*pipes));
+	if(pipes == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	for(i = 0; i < e911_acfg.workers; i++) {
+		if(pipe(pipes[i]) < 0) {
+			LM_ERR("e911: pipe failed: %s\n", strerror(errno));
+			return -1;
+		}
+		/* writers never block: a full pipe means "answer now" */
+		fcntl(pipes[i][1], F_SETFL, O_NONBLOCK);
+	}
+	register_procs(e911_acfg.workers + 1);
+	cfg_register_child(e911_acfg.workers + 1);
+	return 0;
+}
+
+int e911_async_child_init(int rank)
+{
+	int i;
+	int pid;
+
+	if(rank == PROC_INIT || rank == PROC_TCP_MAIN)
+		return 0;
+	if(rank != PROC_MAIN)
+		return 0;
+	for(i = 0; i < e911_acfg.workers; i++) {
+		pid = fork_process(PROC_RPC, "e911 fetcher", 1);
+		if(pid < 0)
+			return -1;
+		if(pid == 0) {
+			if(cfg_child_init())
+				return -1;
+			fetcher_loop(i);
+			exit(-1);
+		}
+	}
+	pid = fork_process(PROC_NOCHLDINIT, "e911 housekeeper", 1);
+	if(pid < 0)
+		return -1;
+	if(pid == 0) {
+		if(cfg_child_init())
+			return -1;
+		housekeeper_loop();
+		exit(-1);
+	}
+	return 0;
+}
+
+void e911_async_destroy(void)
+{
+	/* only the main process writes the final snapshot */
+	if(_ksr_is_main && e911_acfg.snapshot_file && e911_acfg.snapshot_file[0])
+		e911_snapshot_write();
+}
+
+/* --- script entry points --- */
+
+int e911_prefetch_key(str *key)
+{
+	if(key == NULL || key->s == NULL || key->len <= 0
+			|| key->len > E911_KEY_MAX) {
+		LM_ERR("e911: invalid prefetch key\n");
+		return -1;
+	}
+	if(job_submit(key, NULL) < 0) {
+		update_stat(e911_st.async_busy, 1);
+		return -1;
+	}
+	return 1;
+}
+
+/* Runs the route now, in the current process, for the current message. */
+static int run_inline(sip_msg_t *msg, int ract, str *cbname)
+{
+	sr_kemi_eng_t *keng;
+
+	if(ract >= 0) {
+		run_top_route(main_rt.rlist[ract], msg, 0);
+		return 1;
+	}
+	keng = sr_kemi_eng_get();
+	if(keng == NULL
+			|| sr_kemi_route(keng, msg, REQUEST_ROUTE, cbname, NULL) < 0) {
+		LM_ERR("e911: cannot run KEMI function %.*s\n", cbname->len, cbname->s);
+		return -1;
+	}
+	return 1;
+}
+
+int e911_locate_async(sip_msg_t *msg, str *key, str *route)
+{
+	char rname[CBNAME_MAX];
+	e911_waiter_t *w;
+	tm_cell_t *t;
+	unsigned int tindex;
+	unsigned int tlabel;
+	int ract = -1;
+
+	if(route == NULL || route->len <= 0 || route->len >= CBNAME_MAX) {
+		LM_ERR("e911: e911_locate_async() needs a route name\n");
+		return -1;
+	}
+	memcpy(rname, route->s, route->len);
+	rname[route->len] = '\0';
+	if(sr_kemi_eng_get() == NULL) {
+		ract = route_lookup(&main_rt, rname);
+		if(ract < 0 || main_rt.rlist[ract] == NULL) {
+			LM_ERR("e911: route[%s] not found\n", rname);
+			return -1;
+		}
+	}
+
+	if(e911_locate_begin(msg, key) != 0)
+		return run_inline(msg, ract, route);
+
+	/* a miss: answer now if nothing would be asked anyway */
+	if(!tm_loaded || !e911_service_available((int64_t)time(NULL))) {
+		e911_locate_cached(msg, key, 0);
+		return run_inline(msg, ract, route);
+	}
+
+	t = tmb.t_gett();
+	if(t == NULL || t == T_UNDEFINED) {
+		if(tmb.t_newtran(msg) < 0) {
+			LM_ERR("e911: cannot create the transaction\n");
+			e911_locate_cached(msg, key, 0);
+			return run_inline(msg, ract, route);
+		}
+	}
+	w = shm_malloc(sizeof(*w));
+	if(w == NULL) {
+		SHM_MEM_ERROR;
+		e911_locate_cached(msg, key, 0);
+		return run_inline(msg, ract, route);
+	}
+	memset(w, 0, sizeof(*w));
+	w->ract = ract;
+	memcpy(w->cbname, rname, route->len + 1);
+	if(tmb.t_suspend(msg, &tindex, &tlabel) < 0) {
+		LM_ERR("e911: cannot suspend the transaction\n");
+		shm_free(w);
+		e911_locate_cached(msg, key, 0);
+		return run_inline(msg, ract, route);
+	}
+	w->tindex = tindex;
+	w->tlabel = tlabel;
+	if(job_submit(key, w) < 0) {
+		/* past the bound: never queue, answer from the cache now */
+		tmb.t_cancel_suspend(tindex, tlabel);
+		shm_free(w);
+		update_stat(e911_st.async_busy, 1);
+		LM_WARN("e911: %d lookups in flight: key '%.*s' answered from the "
+				"cache\n",
+				e911_acfg.max_inflight, key->len, key->s);
+		e911_locate_cached(msg, key, 0);
+		return run_inline(msg, ract, route);
+	}
+	return 0;
+}

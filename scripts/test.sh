@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the module and runs every test: unit (also under ASan+UBSan),
+# schema validation, fuzz-corpus replay and the integration suite with the
+# real Kamailio, the reference location service and SIPp.
+#   scripts/test.sh            all of it
+#   E911_VALGRIND=1 scripts/test.sh   integration with Kamailio under memcheck
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== build and test (module, unit, integration)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j1)
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -DE911_BUILD_MODULE=OFF -DE911_SANITIZE=ON \
+	-DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L unit)
