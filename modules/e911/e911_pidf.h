@@ -28,8 +28,11 @@
 
 #include "e911_record.h"
 
-/* Size of a buffer that always holds a rendered document. */
-#define E911_PIDF_MAX 16384
+/* Size of a buffer that always holds a rendered document. The worst case
+ * is every field at E911_VALUE_MAX bytes of characters that escape to six
+ * (&quot;): 35 * 255 * 6 = 53550 bytes of values plus about 3 KiB of
+ * markup (test_pidf.c checks it). Typical documents are about 2 KiB. */
+#define E911_PIDF_MAX 65536
 
 typedef struct e911_pidf_opts
 {

@@ -1,0 +1,650 @@
+/*
+ * e911 module - PIDF-LO and dispatchable address rendering
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+/*
+ * Writes a location record out for machines (a PIDF-LO document, RFC 4119 /
+ * RFC 5491 tuple form) and for people (one address line), plus the small
+ * RFC 3339 and XML-escaping helpers both need.
+ *
+ * All output goes through a bounded writer that keeps room for the final
+ * NUL and, once something does not fit, stops writing and remembers the
+ * failure, so the rendering code reads top to bottom like the document it
+ * produces. Nothing here allocates, reads the clock or depends on the
+ * locale: numbers are printed from integers (micro-degrees), times from a
+ * proleptic Gregorian day count.
+ *
+ * This file is part of the module's pure core: no Kamailio headers.
+ */
+
+#include "e911_pidf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NS_PIDF "urn:ietf:params:xml:ns:pidf"
+#define NS_GP "urn:ietf:params:xml:ns:pidf:geopriv10"
+#define NS_GBP "urn:ietf:params:xml:ns:pidf:geopriv10:basicPolicy"
+#define NS_CA "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr"
+#define NS_CAE "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr:ext"
+#define NS_GML "http://www.opengis.net/gml"
+#define NS_GS "http://www.opengis.net/pidflo/1.0"
+#define SRS_4326 "urn:ogc:def:crs:EPSG::4326"
+#define UOM_METRE "urn:ogc:def:uom:EPSG::9001"
+
+/* Longest accepted retention (100 years); keeps the sum in range. */
+#define PIDF_RETENTION_MAX (100LL * 366 * 86400)
+/* Largest magnitude printed by fmt_micro (keeps value * 1e6 in int64). */
+#define PIDF_NUM_MAX 1e12
+
+/* A bounded output buffer: buf[pos] is always '\0' while size > 0. */
+typedef struct out
+{
+	char *buf;
+	size_t size;
+	size_t pos;
+	int failed; /* something did not fit; nothing more is written */
+} out_t;
+
+/* Appends s[0..n) or marks the writer failed. */
+static void out_raw(out_t *o, const char *s, size_t n)
+{
+	if(o->failed)
+		return;
+	if(o->pos + n >= o->size) {
+		o->failed = 1;
+		return;
+	}
+	memcpy(o->buf + o->pos, s, n);
+	o->pos += n;
+	o->buf[o->pos] = '\0';
+}
+
+static void out_str(out_t *o, const char *s)
+{
+	out_raw(o, s, strlen(s));
+}
+
+/* Appends s XML-escaped. */
+static void out_esc(out_t *o, const char *s)
+{
+	if(o->failed)
+		return;
+	if(e911_xml_escape(o->buf, o->size, &o->pos, s, strlen(s)) < 0)
+		o->failed = 1;
+}
+
+/* Starts a line indented by level steps of two spaces. */
+static void out_indent(out_t *o, int level)
+{
+	static const char spaces[] = "                ";
+
+	out_raw(o, spaces, (size_t)(2 * level));
+}
+
+/* Writes an indented line "<name>escaped value</name>". */
+static void out_elem(out_t *o, int level, const char *name, const char *v)
+{
+	out_indent(o, level);
+	out_str(o, "<");
+	out_str(o, name);
+	out_str(o, ">");
+	out_esc(o, v);
+	out_str(o, "</");
+	out_str(o, name);
+	out_str(o, ">\n");
+}
+
+/* Writes an indented line of markup. */
+static void out_line(out_t *o, int level, const char *markup)
+{
+	out_indent(o, level);
+	out_str(o, markup);
+	out_str(o, "\n");
+}
+
+int e911_xml_escape(
+		char *buf, size_t size, size_t *pos, const char *s, size_t len)
+{
+	size_t p;
+
+	if(buf == NULL || pos == NULL || *pos >= size || (s == NULL && len > 0))
+		return -1;
+	p = *pos;
+	for(size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+		char one[2] = {(char)c, '\0'};
+		size_t n;
+
+		switch(c) {
+			case '&':
+				rep = "&amp;";
+				break;
+			case '<':
+				rep = "&lt;";
+				break;
+			case '>':
+				rep = "&gt;";
+				break;
+			case '"':
+				rep = "&quot;";
+				break;
+			case '\'':
+				rep = "&apos;";
+				break;
+			case '\t':
+				rep = "&#9;";
+				break;
+			case '\n':
+				rep = "&#10;";
+				break;
+			case '\r':
+				rep = "&#13;";
+				break;
+			default:
+				/* other C0 controls cannot appear in XML 1.0 at all */
+				rep = (c < 0x20 || c == 0x7F) ? "" : one;
+				break;
+		}
+		n = strlen(rep);
+		if(p + n >= size) {
+			buf[*pos] = '\0';
+			return -1;
+		}
+		memcpy(buf + p, rep, n);
+		p += n;
+	}
+	buf[p] = '\0';
+	*pos = p;
+	return 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era;
+	int64_t yoe;
+	int64_t doy;
+	int64_t doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The date of a day count since 1970-01-01 (civil_from_days). */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era;
+	int64_t doe;
+	int64_t yoe;
+	int64_t doy;
+	int64_t mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int days[12] = {
+			31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+int e911_time_format(int64_t t, char *buf, size_t size)
+{
+	int64_t days;
+	int64_t secs;
+	int64_t y;
+	int m;
+	int d;
+
+	if(buf == NULL || size < 21)
+		return -1;
+	/* 0001-01-01 .. 9999-12-31: four year digits; xs:dateTime has no 0000 */
+	if(t < -62135596800LL || t > 253402300799LL)
+		return -1;
+	days = t / 86400;
+	secs = t % 86400;
+	if(secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	return snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
+			(int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+/* Reads exactly n decimal digits at s; returns the value or -1. */
+static int digits_at(const char *s, int n)
+{
+	int v = 0;
+
+	for(int i = 0; i < n; i++) {
+		if(s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Parses the time zone at s[0..n): "Z" or "+HH:MM"/"-HH:MM" into seconds
+ * east of UTC. Returns 0 or -1. */
+static int parse_offset(const char *s, size_t n, int *off)
+{
+	int h;
+	int mi;
+
+	if(n == 1 && (s[0] == 'Z' || s[0] == 'z')) {
+		*off = 0;
+		return 0;
+	}
+	if(n != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':')
+		return -1;
+	h = digits_at(s + 1, 2);
+	mi = digits_at(s + 4, 2);
+	if(h < 0 || h > 23 || mi < 0 || mi > 59)
+		return -1;
+	*off = (s[0] == '-' ? -1 : 1) * (h * 3600 + mi * 60);
+	return 0;
+}
+
+int e911_time_parse(const char *s, size_t len, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, off;
+	size_t i = 19;
+
+	/* full-date "T" partial-time: YYYY-MM-DDTHH:MM:SS */
+	if(s == NULL || out == NULL || len < 20 || s[4] != '-' || s[7] != '-'
+			|| (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+		return -1;
+	y = digits_at(s, 4);
+	mo = digits_at(s + 5, 2);
+	d = digits_at(s + 8, 2);
+	h = digits_at(s + 11, 2);
+	mi = digits_at(s + 14, 2);
+	sec = digits_at(s + 17, 2);
+	if(y < 0 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h < 0
+			|| h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	/* time-secfrac: "." 1*DIGIT, not kept */
+	if(s[i] == '.') {
+		i++;
+		if(i >= len || s[i] < '0' || s[i] > '9')
+			return -1;
+		while(i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	if(parse_offset(s + i, len - i, &off) < 0)
+		return -1;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+	return 0;
+}
+
+/* Prints v with six decimals from its rounded micro-units, so the text does
+ * not depend on LC_NUMERIC; trim drops trailing zeros (and a bare '.').
+ * Returns the length or -1. */
+static int fmt_micro(double v, int trim, char *buf, size_t size)
+{
+	long long u;
+	int neg;
+	int n;
+
+	if(!isfinite(v) || v > PIDF_NUM_MAX || v < -PIDF_NUM_MAX)
+		return -1;
+	u = (long long)(v * 1e6 + (v < 0 ? -0.5 : 0.5));
+	neg = u < 0;
+	if(neg)
+		u = -u;
+	n = snprintf(buf, size, "%s%lld.%06lld", neg ? "-" : "", u / 1000000,
+			u % 1000000);
+	if(n < 0 || (size_t)n >= size)
+		return -1;
+	while(trim && buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if(trim && buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return n;
+}
+
+/* Whether the record has at least one civic field. */
+static int has_civic(const e911_record_t *rec)
+{
+	for(int f = 0; f < E911_CA_COUNT; f++) {
+		if(e911_rec_get(rec, f) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the record has an RFC 6848 civicAddr:ext field. */
+static int has_ext(const e911_record_t *rec)
+{
+	for(int f = E911_CA_STP; f < E911_CA_COUNT; f++) {
+		if(e911_rec_get(rec, f) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether domain is a plain host name or an IP literal. */
+static int domain_ok(const char *domain)
+{
+	size_t n;
+
+	if(domain == NULL)
+		return 0;
+	n = strlen(domain);
+	if(n == 0 || n > 253)
+		return 0;
+	for(size_t i = 0; i < n; i++) {
+		char c = domain[i];
+
+		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+				   || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':'
+				   || c == '[' || c == ']'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Appends the entity's user part: atext characters that need neither URI
+ * nor XML escaping are kept, every other byte is percent-encoded. */
+static void out_entity_user(out_t *o, const char *user)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for(const char *p = user; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
+
+		if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+				|| (c >= '0' && c <= '9') || strchr("+-._~!$*=", c) != NULL)
+			out_raw(o, p, 1);
+		else
+			out_raw(o, enc, 3);
+	}
+}
+
+/* Writes the <presence> start tag with the namespaces the document uses. */
+static void out_presence(
+		out_t *o, const e911_record_t *rec, const e911_pidf_opts_t *opts)
+{
+	const char *user = e911_rec_get(rec, E911_F_CALLBACK);
+
+	if(user == NULL)
+		user = e911_rec_get(rec, E911_F_KEY);
+	if(user == NULL)
+		user = "unknown";
+	out_str(o, "<presence xmlns=\"" NS_PIDF "\"\n"
+			   "          xmlns:gp=\"" NS_GP "\"\n"
+			   "          xmlns:gbp=\"" NS_GBP "\"\n"
+			   "          xmlns:ca=\"" NS_CA "\"\n");
+	if(has_ext(rec))
+		out_str(o, "          xmlns:cae=\"" NS_CAE "\"\n");
+	out_str(o, "          xmlns:gml=\"" NS_GML "\"\n"
+			   "          xmlns:gs=\"" NS_GS "\"\n"
+			   "          entity=\"pres:");
+	out_entity_user(o, user);
+	out_str(o, "@");
+	out_esc(o, opts->domain);
+	out_str(o, "\">\n");
+}
+
+/* Writes <ca:civicAddress> with the fields in schema order, the RFC 6848
+ * ones as cae: elements after the base ones. */
+static void out_civic(out_t *o, const e911_record_t *rec, int level)
+{
+	char name[16];
+
+	out_line(o, level, "<ca:civicAddress>");
+	for(int f = 0; f < E911_CA_COUNT; f++) {
+		const char *v = e911_rec_get(rec, f);
+
+		if(v == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s:%s", f >= E911_CA_STP ? "cae" : "ca",
+				e911_civic_name(f));
+		out_elem(o, level + 1, name, v);
+	}
+	out_line(o, level, "</ca:civicAddress>");
+}
+
+/* Writes the geodetic shape: gs:Circle with a radius, else gml:Point. */
+static void out_geo(out_t *o, const e911_record_t *rec, int level)
+{
+	char lat[32];
+	char lon[32];
+	char radius[32];
+	int circle = (rec->flags & E911_REC_HAS_RADIUS) != 0;
+
+	if(fmt_micro(rec->lat, 0, lat, sizeof(lat)) < 0
+			|| fmt_micro(rec->lon, 0, lon, sizeof(lon)) < 0
+			|| (circle
+					&& fmt_micro(rec->radius_m, 1, radius, sizeof(radius))
+							   < 0)) {
+		o->failed = 1;
+		return;
+	}
+	out_indent(o, level);
+	out_str(o, circle ? "<gs:Circle" : "<gml:Point");
+	out_str(o, " srsName=\"" SRS_4326 "\">\n");
+	out_indent(o, level + 1);
+	out_str(o, "<gml:pos>");
+	out_str(o, lat);
+	out_str(o, " ");
+	out_str(o, lon);
+	out_str(o, "</gml:pos>\n");
+	if(circle) {
+		out_indent(o, level + 1);
+		out_str(o, "<gs:radius uom=\"" UOM_METRE "\">");
+		out_str(o, radius);
+		out_str(o, "</gs:radius>\n");
+	}
+	out_line(o, level, circle ? "</gs:Circle>" : "</gml:Point>");
+}
+
+/* Writes one tuple: id, one geopriv holding the civic or geodetic
+ * location, usage rules, method, and the timestamp. */
+static void out_tuple(out_t *o, const e911_record_t *rec, int civic,
+		const char *ts, const char *expiry)
+{
+	out_line(o, 1, civic ? "<tuple id=\"civic\">" : "<tuple id=\"geo\">");
+	out_line(o, 2, "<status>");
+	out_line(o, 3, "<gp:geopriv>");
+	out_line(o, 4, "<gp:location-info>");
+	if(civic)
+		out_civic(o, rec, 5);
+	else
+		out_geo(o, rec, 5);
+	out_line(o, 4, "</gp:location-info>");
+	out_line(o, 4, "<gp:usage-rules>");
+	out_elem(o, 5, "gbp:retransmission-allowed", "true");
+	out_elem(o, 5, "gbp:retention-expiry", expiry);
+	out_line(o, 4, "</gp:usage-rules>");
+	out_elem(o, 4, "gp:method", "Manual");
+	out_line(o, 3, "</gp:geopriv>");
+	out_line(o, 2, "</status>");
+	out_elem(o, 2, "timestamp", ts);
+	out_line(o, 1, "</tuple>");
+}
+
+int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
+		char *buf, size_t size)
+{
+	out_t o = {buf, size, 0, 0};
+	char ts[32];
+	char expiry[32];
+	int64_t t;
+	int64_t retention;
+	int civic;
+	int geo;
+
+	if(buf == NULL || size == 0)
+		return -1;
+	buf[0] = '\0';
+	if(rec == NULL || opts == NULL || !domain_ok(opts->domain))
+		return -1;
+	civic = has_civic(rec);
+	geo = (rec->flags & E911_REC_HAS_GEO) != 0;
+	if(!civic && !geo)
+		return -1;
+	t = rec->updated_at != 0 ? rec->updated_at : (int64_t)opts->now;
+	retention = opts->retention_s > 0 ? opts->retention_s : 0;
+	if(retention > PIDF_RETENTION_MAX || e911_time_format(t, ts, sizeof(ts)) < 0
+			|| e911_time_format(t + retention, expiry, sizeof(expiry)) < 0)
+		return -1;
+	out_str(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	out_presence(&o, rec, opts);
+	if(civic)
+		out_tuple(&o, rec, 1, ts, expiry);
+	if(geo)
+		out_tuple(&o, rec, 0, ts, expiry);
+	out_str(&o, "</presence>\n");
+	if(o.failed || o.pos > (size_t)INT32_MAX) {
+		buf[0] = '\0';
+		return -1;
+	}
+	return (int)o.pos;
+}
+
+/* The address line: comma-separated parts of space-separated words,
+ * truncated to the buffer on a UTF-8 character boundary. */
+typedef struct line
+{
+	char *buf;
+	size_t size;
+	size_t pos;
+	int full;  /* truncated; nothing more is written */
+	int parts; /* parts finished so far */
+	int words; /* words in the current part */
+} line_t;
+
+/* Appends s, or as much of it as fits without splitting a character. */
+static void line_raw(line_t *l, const char *s)
+{
+	size_t n = strlen(s);
+	size_t room = l->size - 1 - l->pos;
+
+	if(l->full)
+		return;
+	if(n > room) {
+		n = room;
+		while(n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+		l->full = 1;
+	}
+	memcpy(l->buf + l->pos, s, n);
+	l->pos += n;
+	l->buf[l->pos] = '\0';
+}
+
+/* Adds prefix + v as the next word of the current part; NULL v adds
+ * nothing. */
+static void line_word(line_t *l, const char *prefix, const char *v)
+{
+	if(v == NULL)
+		return;
+	if(l->words > 0)
+		line_raw(l, " ");
+	else if(l->parts > 0)
+		line_raw(l, ", ");
+	line_raw(l, prefix);
+	line_raw(l, v);
+	l->words++;
+}
+
+/* Closes the current part. */
+static void line_end(line_t *l)
+{
+	if(l->words > 0)
+		l->parts++;
+	l->words = 0;
+}
+
+/* Adds a part made of one field with an optional prefix. */
+static void line_part(
+		line_t *l, const e911_record_t *rec, const char *prefix, int field)
+{
+	line_word(l, prefix, e911_rec_get(rec, field));
+	line_end(l);
+}
+
+/* Writes "lat,lon" and the radius for a record without a civic part. */
+static void line_geo(line_t *l, const e911_record_t *rec)
+{
+	char lat[32];
+	char lon[32];
+	char radius[32];
+
+	if(fmt_micro(rec->lat, 0, lat, sizeof(lat)) < 0
+			|| fmt_micro(rec->lon, 0, lon, sizeof(lon)) < 0)
+		return;
+	line_raw(l, lat);
+	line_raw(l, ",");
+	line_raw(l, lon);
+	if((rec->flags & E911_REC_HAS_RADIUS)
+			&& fmt_micro(rec->radius_m, 1, radius, sizeof(radius)) >= 0) {
+		line_raw(l, " (+/-");
+		line_raw(l, radius);
+		line_raw(l, " m)");
+	}
+}
+
+int e911_address_line(const e911_record_t *rec, char *buf, size_t size)
+{
+	static const int street[] = {E911_CA_HNP, E911_CA_HNO, E911_CA_HNS,
+			E911_CA_PRM, E911_CA_PRD, E911_CA_STP, E911_CA_RD, E911_CA_STS,
+			E911_CA_POD, E911_CA_POM};
+	line_t l = {buf, size, 0, 0, 0, 0};
+
+	if(buf == NULL || size == 0)
+		return -1;
+	buf[0] = '\0';
+	if(rec == NULL)
+		return 0;
+	if(!has_civic(rec)) {
+		if(rec->flags & E911_REC_HAS_GEO)
+			line_geo(&l, rec);
+		return (int)l.pos;
+	}
+	for(size_t i = 0; i < sizeof(street) / sizeof(street[0]); i++)
+		line_word(&l, "", e911_rec_get(rec, street[i]));
+	line_end(&l);
+	line_part(&l, rec, "", E911_CA_BLD);
+	line_part(&l, rec, "Floor ", E911_CA_FLR);
+	line_part(&l, rec, "", E911_CA_UNIT);
+	line_part(&l, rec, "Room ", E911_CA_ROOM);
+	line_part(&l, rec, "", E911_CA_SEAT);
+	line_part(&l, rec, "", E911_CA_LOC);
+	line_part(&l, rec, "", E911_CA_A3);
+	line_word(&l, "", e911_rec_get(rec, E911_CA_A1));
+	line_word(&l, "", e911_rec_get(rec, E911_CA_PC));
+	line_end(&l);
+	line_part(&l, rec, "", E911_CA_COUNTRY);
+	return (int)l.pos;
+}
