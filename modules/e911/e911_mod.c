@@ -104,7 +104,7 @@ static cmd_export_t cmds[] = {
 	{"e911_route", (cmd_function)w_e911_route, 0,
 		0, 0, REQUEST_ROUTE | FAILURE_ROUTE},
 	{"e911_fallback", (cmd_function)w_e911_fallback, 0,
-		0, 0, FAILURE_ROUTE},
+		0, 0, REQUEST_ROUTE | FAILURE_ROUTE},
 	{"e911_prefetch", (cmd_function)w_e911_prefetch, 1,
 		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 	{"e911_locate_async", (cmd_function)w_e911_locate_async, 2,
@@ -584,9 +584,15 @@ static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	int id = param->pvn.u.isname.name.n;
 
 	if(id == PVN_CLASS || id == PVN_SERVICE) {
-		if(msg == NULL || last_class.msg_id != msg->id
-				|| last_class.msg_pid != msg->pid)
+		if(msg == NULL)
 			return pv_get_null(msg, param, res);
+		/* not classified in this process (a resumed transaction): the
+		 * Request-URI still is the dialled one */
+		if(last_class.msg_id != msg->id || last_class.msg_pid != msg->pid) {
+			if(msg->first_line.type != SIP_REQUEST)
+				return pv_get_null(msg, param, res);
+			classify(msg, &msg->first_line.u.request.uri);
+		}
 		if(id == PVN_CLASS)
 			return pv_get_sintval(msg, param, res, last_class.cls);
 		return pv_get_cstr(msg, param, res, last_class.urn);

@@ -501,6 +501,7 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 	char expiry[32];
 	int64_t t;
 	int64_t retention;
+	int64_t expires;
 	int civic;
 	int geo;
 
@@ -515,8 +516,11 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 		return -1;
 	t = rec->updated_at != 0 ? rec->updated_at : (int64_t)opts->now;
 	retention = opts->retention_s > 0 ? opts->retention_s : 0;
+	/* retention runs from when the location is conveyed, not from when the
+	 * record was last updated (an old record must not arrive expired) */
+	expires = ((int64_t)opts->now > t ? (int64_t)opts->now : t) + retention;
 	if(retention > PIDF_RETENTION_MAX || e911_time_format(t, ts, sizeof(ts)) < 0
-			|| e911_time_format(t + retention, expiry, sizeof(expiry)) < 0)
+			|| e911_time_format(expires, expiry, sizeof(expiry)) < 0)
 		return -1;
 	out_str(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	out_presence(&o, rec, opts);
