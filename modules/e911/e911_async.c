@@ -556,9 +556,10 @@ int e911_snapshot_write(void)
 		goto done;
 	}
 	for(i = 0; i < c.n; i++) {
+		/* -1: this entry skipped (the writer goes on), -2: write error */
 		if(e911_snap_add(
 				   w, c.keys[i], strlen(c.keys[i]), c.fetched[i], c.recs[i])
-				< 0) {
+				== -2) {
 			LM_ERR("e911: cannot write snapshot %s\n", e911_acfg.snapshot_file);
 			e911_snap_abort(w);
 			goto done;
