@@ -436,8 +436,8 @@ static int collect_refresh(
 		return 1;
 	if(res->state != E911_CS_FRESH && res->state != E911_CS_STALE)
 		return 0;
-	/* in use: returned by a lookup recently */
-	if(res->hits == 0 || res->last_used < b->now - window)
+	/* in use: looked up (or fetched for a call) recently */
+	if(res->last_used < b->now - window)
 		return 0;
 	if(res->fresh_until - b->now > e911_acfg.refresh_ahead)
 		return 0;
