@@ -306,7 +306,7 @@ static void start_transfer(e911_job_t *job, int which)
 		memset(&fx, 0, sizeof(fx));
 		e911_fetch(&fx, cfg, job->key, job->klen, &fres);
 		e911_fetch_xfer_free(&fx);
-		e911_service_report(which, fres.status, now);
+		e911_service_report(which, fres.status, fres.http_code, now);
 		job_complete(job, &fres);
 		return;
 	}
@@ -350,7 +350,8 @@ static void transfer_done(CURL *easy, CURLcode cc)
 	s->job = NULL;
 	memset(&fres, 0, sizeof(fres));
 	e911_fetch_finish(x, cc, &fres);
-	e911_service_report(which, fres.status, (int64_t)time(NULL));
+	e911_service_report(
+			which, fres.status, fres.http_code, (int64_t)time(NULL));
 	if(fres.status != E911_FETCH_OK && fres.status != E911_FETCH_NOTFOUND
 			&& which == 0 && svc_cfg(1) != NULL) {
 		LM_WARN("e911: primary location service failed for key '%.*s' "

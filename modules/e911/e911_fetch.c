@@ -268,6 +268,9 @@ void e911_fetch_classify(
 		return;
 	}
 	res->status = E911_FETCH_OK;
+	/* accepted with values left out: keep the warning for the caller */
+	if(perr[0])
+		snprintf(res->err, sizeof(res->err), "record accepted, %s", perr);
 }
 
 void e911_fetch_finish(e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res)

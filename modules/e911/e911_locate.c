@@ -135,9 +135,14 @@ int e911_service_allowed(int which, int64_t now)
 	return e911_breaker_allow(&e911_shared->breaker[which], now);
 }
 
-void e911_service_report(int which, e911_fetch_status_t st, int64_t now)
+void e911_service_report(
+		int which, e911_fetch_status_t st, long http_code, int64_t now)
 {
-	int ok = (st == E911_FETCH_OK || st == E911_FETCH_NOTFOUND);
+	/* the breaker is about availability: a 2xx with a bad record means the
+	 * service answered (one broken record must not cut off every caller) */
+	int ok = (st == E911_FETCH_OK || st == E911_FETCH_NOTFOUND
+			  || (st == E911_FETCH_ERROR && http_code >= 200
+					  && http_code < 300));
 	int r = e911_breaker_report(&e911_shared->breaker[which], ok, now);
 
 	if(st == E911_FETCH_TIMEOUT)
@@ -173,7 +178,7 @@ void e911_service_fetch(str *key, e911_fetch_res_t *fres)
 		asked = 1;
 		e911_fetch(&xfer[which], service_cfg(which), key->s, key->len, fres);
 		now = (int64_t)time(NULL);
-		e911_service_report(which, fres->status, now);
+		e911_service_report(which, fres->status, fres->http_code, now);
 		if(fres->status == E911_FETCH_OK || fres->status == E911_FETCH_NOTFOUND)
 			return;
 		if(which == 0 && service_cfg(1))
@@ -221,8 +226,9 @@ int e911_locate_begin(sip_msg_t *msg, str *key)
 	return 0;
 }
 
-/* Serves the cached record for cur.key as stale (the service failed), or
- * marks the outcome unavailable. */
+/* Serves the cached record for cur.key as stale (the service failed, why
+ * says how; NULL: the service was deliberately not asked, nothing to warn
+ * about), or marks the outcome unavailable. */
 static int serve_stale(const char *why)
 {
 	e911_cache_res_t cres;
@@ -232,7 +238,15 @@ static int serve_stale(const char *why)
 
 	cs = e911_cache_lookup(
 			e911_cache, cur.key, klen, now, &cres, cur.buf, sizeof(cur.buf));
-	if((cs == E911_CS_FRESH || cs == E911_CS_STALE) && cres.rec != NULL) {
+	if(cs == E911_CS_FRESH && cres.rec != NULL) {
+		/* refreshed meanwhile (or never stale): a fresh cached record */
+		cur.rec = cres.rec;
+		cur.status = E911_LOC_FRESH;
+		cur.source = E911_SRC_CACHE;
+		cur.fetched_at = cres.fetched_at;
+		return cur.status;
+	}
+	if(cs == E911_CS_STALE && cres.rec != NULL) {
 		if(cres.origin == E911_ORIGIN_SNAPSHOT) {
 			update_stat(e911_st.snapshot_served, 1);
 			cur.source = E911_SRC_SNAPSHOT;
@@ -243,18 +257,20 @@ static int serve_stale(const char *why)
 		cur.rec = cres.rec;
 		cur.status = E911_LOC_STALE;
 		cur.fetched_at = cres.fetched_at;
-		LM_WARN("e911: no answer from the location service for key '%s' "
-				"(%s): serving the last good record, %lld s old\n",
-				cur.key, why, (long long)(now - cres.fetched_at));
+		if(why)
+			LM_WARN("e911: no answer from the location service for key '%s' "
+					"(%s): serving the last good record, %lld s old\n",
+					cur.key, why, (long long)(now - cres.fetched_at));
 		return cur.status;
 	}
 	if(cs == E911_CS_NEGATIVE) {
 		cur.status = E911_LOC_NONE;
 		return cur.status;
 	}
-	LM_ERR("e911: no answer from the location service for key '%s' (%s) "
-		   "and no record is cached\n",
-			cur.key, why);
+	if(why)
+		LM_ERR("e911: no answer from the location service for key '%s' (%s) "
+			   "and no record is cached\n",
+				cur.key, why);
 	cur.status = E911_LOC_UNAVAILABLE;
 	return cur.status;
 }
@@ -273,6 +289,8 @@ int e911_locate_finish(str *key, e911_fetch_res_t *fres)
 				LM_WARN("e911: no cache memory for key '%.*s': record used "
 						"for this call only\n",
 						key->len, key->s);
+			if(fres->err[0])
+				LM_WARN("e911: key '%.*s': %s\n", key->len, key->s, fres->err);
 			memcpy(cur.buf, fres->rec, fres->rec->size);
 			cur.rec = (e911_record_t *)cur.buf;
 			cur.status = E911_LOC_FRESH;
@@ -341,7 +359,7 @@ int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg)
 	}
 	loc_reset(msg, key);
 	cur.any_msg = any_msg;
-	return serve_stale("not asked");
+	return serve_stale(NULL);
 }
 
 void e911_locate_child_destroy(void)

@@ -131,8 +131,10 @@ void e911_loc_clear(void);
 int e911_service_allowed(int which, int64_t now);
 
 /* Reports the outcome of a request to service which (0 primary, 1 backup)
- * to its breaker, with statistics and one log line on open/close. */
-void e911_service_report(int which, e911_fetch_status_t st, int64_t now);
+ * to its breaker (a 2xx with a malformed record counts as answered), with
+ * statistics and one log line on open/close. */
+void e911_service_report(
+		int which, e911_fetch_status_t st, long http_code, int64_t now);
 
 /* Blocking fetch honouring the breakers: primary, then backup when the
  * primary failed or is open. Always fills fres. */

@@ -62,7 +62,11 @@ typedef struct rec_builder
 	char val[E911_F_COUNT][E911_VALUE_MAX + 1];
 	char *err;
 	size_t errlen;
+	unsigned dropped; /* DROPPED_* bits: values left out, for the warning */
 } rec_builder_t;
+
+#define DROPPED_COUNTRY 1u
+#define DROPPED_CALLBACK 2u
 
 /* Results of normalising one text value. */
 enum
@@ -312,6 +316,7 @@ static void fix_country(rec_builder_t *b)
 	if(b->len[E911_CA_COUNTRY] != 2 || up0 < 'A' || up0 > 'Z' || up1 < 'A'
 			|| up1 > 'Z') {
 		b->len[E911_CA_COUNTRY] = 0;
+		b->dropped |= DROPPED_COUNTRY;
 		return;
 	}
 	c[0] = (char)up0;
@@ -417,11 +422,16 @@ static void parse_callback(rec_builder_t *b, const json_t *v)
 			n = (size_t)len;
 		}
 	}
-	if(s == NULL)
+	if(s == NULL) {
+		if(v != NULL && !json_is_null(v))
+			b->dropped |= DROPPED_CALLBACK;
 		return;
+	}
 	if(e911_e164_normalize(s, n, b->val[E911_F_CALLBACK], E911_VALUE_MAX + 1)
 			== 0)
 		b->len[E911_F_CALLBACK] = (uint16_t)strlen(b->val[E911_F_CALLBACK]);
+	else
+		b->dropped |= DROPPED_CALLBACK;
 }
 
 /* "route": {"uri": ...}; a URI that fails e911_uri_check rejects the
@@ -632,6 +642,16 @@ e911_record_t *e911_record_parse(
 	if(build_from_json(b, root) == 0)
 		rec = builder_finish(b);
 	json_decref(root);
+	/* kept, but with values left out: say which (never the values) */
+	if(rec != NULL && b->dropped && err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s%s%s left out",
+				(b->dropped & DROPPED_COUNTRY) ? "country (not two letters)"
+											   : "",
+				b->dropped == (DROPPED_COUNTRY | DROPPED_CALLBACK) ? " and "
+																   : "",
+				(b->dropped & DROPPED_CALLBACK)
+						? "callback (not a phone number)"
+						: "");
 out:
 	free(b);
 	return rec;

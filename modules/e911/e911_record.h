@@ -121,7 +121,9 @@ int e911_civic_field(const char *name, size_t len);
  * normalisation: country upper-cased or dropped, CR/LF/TAB to spaces, other
  * control characters removed, numbers to decimal text, callback to E.164.
  * On error returns NULL and writes one human-readable reason (that never
- * contains a location value) into err. */
+ * contains a location value) into err. On success err is empty, or says
+ * which values were left out (an unusable country or callback) so the
+ * caller can warn. */
 e911_record_t *e911_record_parse(
 		const char *json, size_t len, char *err, size_t errlen);
 

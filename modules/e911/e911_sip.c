@@ -18,6 +18,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -158,34 +159,68 @@ static int set_ruri(sip_msg_t *msg, str *ruri)
 	return 0;
 }
 
-#define KEY_AVP "e911_key"
+#define KEY_AVP "e911_rewrite"
+#define RAND_HEX 24 /* 96-bit Content-ID and boundary tokens */
 
-/* Stores the lookup key in the transaction's AVPs, so a failure route that
- * runs in another process can find the location again. */
-static void remember_key(const char *key)
+/* What a rewrite used, so a retry in another process (a failure route after
+ * a resumed transaction, whose rewrite died with it) can repeat it exactly:
+ * same Content-ID, boundary and PIDF-LO time stamps. */
+typedef struct rewrite_memo
 {
+	long now;
+	char cid_rand[RAND_HEX + 1];
+	char token[RAND_HEX + 1];
+	str key;
+} rewrite_memo_t;
+
+/* Stores the memo in the transaction's AVPs as "now|cid|token|key". */
+static void memo_save(const rewrite_memo_t *m)
+{
+	char buf[64 + 2 * RAND_HEX + E911_KEY_MAX];
 	int_str name;
 	int_str val;
+	int n;
 
+	n = snprintf(buf, sizeof(buf), "%ld|%s|%s|%.*s", m->now, m->cid_rand,
+			m->token, m->key.len, m->key.s);
+	if(n < 0 || n >= (int)sizeof(buf))
+		return;
 	name.s.s = KEY_AVP;
 	name.s.len = sizeof(KEY_AVP) - 1;
-	val.s.s = (char *)key;
-	val.s.len = strlen(key);
+	val.s.s = buf;
+	val.s.len = n;
 	if(add_avp(AVP_NAME_STR | AVP_VAL_STR, name, val) < 0)
-		LM_WARN("e911: cannot remember the lookup key for a retry\n");
+		LM_WARN("e911: cannot remember the rewrite for a retry\n");
 }
 
-static int remembered_key(str *key)
+/* Reads the memo back; m->key points into the AVP. Returns 0 or -1. */
+static int memo_load(rewrite_memo_t *m)
 {
 	int_str name;
 	int_str val;
+	char *p;
+	char *end;
+	char *bar;
 
 	name.s.s = KEY_AVP;
 	name.s.len = sizeof(KEY_AVP) - 1;
 	if(search_first_avp(AVP_NAME_STR | AVP_VAL_STR, name, &val, 0) == NULL)
 		return -1;
-	*key = val.s;
-	return 0;
+	p = val.s.s;
+	end = p + val.s.len;
+	m->now = strtol(p, &bar, 10);
+	if(bar >= end || *bar != '|' || end - bar < 2 * RAND_HEX + 3)
+		return -1;
+	p = bar + 1;
+	memcpy(m->cid_rand, p, RAND_HEX);
+	m->cid_rand[RAND_HEX] = '\0';
+	p += RAND_HEX + 1;
+	memcpy(m->token, p, RAND_HEX);
+	m->token[RAND_HEX] = '\0';
+	p += RAND_HEX + 1;
+	m->key.s = p;
+	m->key.len = (int)(end - p);
+	return m->key.len > 0 ? 0 : -1;
 }
 
 /* 1 when one of the lumps chained to l (and its successors) adds our
@@ -220,13 +255,13 @@ static int route_fallback(sip_msg_t *msg)
 	return E911_ROUTED_FALLBACK;
 }
 
-static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target)
+static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
+		const rewrite_memo_t *reuse)
 {
+	rewrite_memo_t memo;
 	e911_pidf_opts_t opts;
 	e911_mime_edit_t ed;
 	char err[128];
-	char cid_rand[2 * 12 + 1];
-	char token[2 * 12 + 1];
 	char cid[256];
 	char part_hdrs[512];
 	char hdrs[1024];
@@ -241,7 +276,16 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target)
 	int body_off;
 
 	opts.domain = e911_rcfg.domain.s;
-	opts.now = time(NULL);
+	if(reuse) {
+		memo = *reuse;
+	} else {
+		memo.now = (long)time(NULL);
+		random_hex(memo.cid_rand, RAND_HEX / 2);
+		memo.token[0] = '\0';
+	}
+	memo.key.s = loc->key;
+	memo.key.len = strlen(loc->key);
+	opts.now = (time_t)memo.now;
 	opts.retention_s = 86400;
 	plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
 	if(plen < 0) {
@@ -249,9 +293,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target)
 		return E911_ROUTE_FAILED;
 	}
 
-	random_hex(cid_rand, 12);
-	n = snprintf(cid, sizeof(cid), "%s@%.*s", cid_rand, e911_rcfg.domain.len,
-			e911_rcfg.domain.s);
+	n = snprintf(cid, sizeof(cid), "%s@%.*s", memo.cid_rand,
+			e911_rcfg.domain.len, e911_rcfg.domain.s);
 	if(n < 0 || n >= (int)sizeof(cid))
 		return E911_ROUTE_FAILED;
 	n = snprintf(part_hdrs, sizeof(part_hdrs),
@@ -266,9 +309,10 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target)
 	if(body.len > 0 && msg->content_type)
 		ctype = msg->content_type->body;
 	for(tries = 0; tries < 4; tries++) {
-		random_hex(token, 12);
+		if(tries > 0 || memo.token[0] == '\0')
+			random_hex(memo.token, RAND_HEX / 2);
 		if(e911_mime_add_part(ctype.s, ctype.len, body.s, body.len, part_hdrs,
-				   n, pidf_buf, plen, token, &ed, err, sizeof(err))
+				   n, pidf_buf, plen, memo.token, &ed, err, sizeof(err))
 				== 0)
 			break;
 	}
@@ -328,7 +372,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target)
 		return E911_ROUTE_FAILED;
 	}
 	e911_mime_edit_free(&ed);
-	remember_key(loc->key);
+	memo_save(&memo);
 	return E911_ROUTED_LOCATION;
 }
 
@@ -355,7 +399,7 @@ int e911_route_msg(sip_msg_t *msg)
 
 	loc = e911_loc_get(msg);
 	if(loc && loc->rec) {
-		rc = route_location(msg, loc, NULL);
+		rc = route_location(msg, loc, NULL, NULL);
 		if(rc == E911_ROUTED_LOCATION)
 			return rc;
 		LM_ERR("e911: could not add the location for key '%s'\n", loc->key);
@@ -371,7 +415,7 @@ int e911_route_msg(sip_msg_t *msg)
 int e911_fallback_msg(sip_msg_t *msg)
 {
 	e911_loc_t *loc;
-	str key;
+	rewrite_memo_t memo;
 
 	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
 		return E911_ROUTE_FAILED;
@@ -384,12 +428,13 @@ int e911_fallback_msg(sip_msg_t *msg)
 		return E911_ROUTED_LOCATION;
 	}
 	/* the rewrite was made in a resumed route (its lumps are gone): find
-	 * the same location again in the cache, without the network */
-	if(remembered_key(&key) == 0) {
-		e911_locate_cached(msg, &key, 0);
+	 * the same location again in the cache, without the network, and
+	 * repeat the rewrite with the same Content-ID, boundary and times */
+	if(memo_load(&memo) == 0) {
+		e911_locate_cached(msg, &memo.key, 0);
 		loc = e911_loc_get(msg);
 		if(loc && loc->rec
-				&& route_location(msg, loc, &e911_rcfg.fallback_route)
+				&& route_location(msg, loc, &e911_rcfg.fallback_route, &memo)
 						   == E911_ROUTED_LOCATION)
 			return E911_ROUTED_LOCATION;
 	}

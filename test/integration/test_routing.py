@@ -277,15 +277,19 @@ class TestEmergencyRouting(EmergencyAssertions):
         self.assertEqual(where, "fallback", "reached %s with R-URI %s" % (where, rx.msg.ruri))
         self.assertFallbackInvite(call, rx)
 
-    def test_callback_with_crlf_goes_to_fallback(self):
+    def test_callback_with_crlf_is_left_out(self):
+        # A callback that is not a phone number (here: CR/LF and a header) is left
+        # out with a warning; the dispatchable address is kept - responders are
+        # better served by the location without a callback than by no location.
         call = self.emergency_call("911", "bad-callback-crlf")
         where, rx = self.env.find_invite(call.call_id)
         self.assertIsNotNone(rx, "the call reached no PSAP")
         self.assertNothingInjected(rx)
-        for pai in rx.msg.header_all("P-Asserted-Identity"):
-            self.assertNotIn("X-Injected", pai)
-        self.assertEqual(where, "fallback", "reached %s with R-URI %s" % (where, rx.msg.ruri))
-        self.assertFallbackInvite(call, rx)
+        self.assertEqual(where, "psap", "reached %s with R-URI %s" % (where, rx.msg.ruri))
+        self.assertEqual(rx.msg.header_all("P-Asserted-Identity"), [],
+                         "a PAI from an unusable callback")
+        self.assertEqual(len(rx.msg.header_all("Geolocation")), 1)
+        self.assertIn("callback (not a phone number) left out", self.env.kamailio.log_text())
 
     def test_record_broken_live_serves_stale(self):
         # peggy's record has max_age 1: fetched, then broken at the service, then

@@ -343,6 +343,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
+    # a storm of concurrent lookups must not overflow the accept queue (the
+    # default of 5 makes connects wait for SYN retransmits)
+    request_queue_size = 256
     daemon_threads = True
     allow_reuse_address = True
 
