@@ -103,6 +103,8 @@ function ksr_e911_located(evname)
 	if routed == 2 then
 		KSR.setflag(FLT_E911_FALLBACK)
 	end
+	-- on-site notification; returns at once, never delays the call
+	KSR.e911.e911_notify()
 	KSR.notice("e911: class " .. tostring(KSR.e911.e911_get("class"))
 		.. " call from '" .. KSR.pv.gete("$fU") .. "' location "
 		.. tostring(KSR.e911.e911_get("status")) .. " ("

@@ -86,8 +86,8 @@ typedef struct e911_queue
 
 static e911_queue_t *queue = NULL;
 static int (*pipes)[2] = NULL; /* per fetcher: [0] read, [1] write */
-static struct tm_binds tmb;
-static int tm_loaded = 0;
+struct tm_binds tmb;
+int tm_loaded = 0;
 static int my_fetcher = -1;
 
 static uint32_t key_hash(const char *k, int len)
@@ -431,6 +431,7 @@ static int collect_refresh(
 		const char *key, size_t klen, const e911_cache_res_t *res, void *arg)
 {
 	refresh_batch_t *b = arg;
+	int64_t ahead;
 	int64_t window = e911_lcfg.cache_ttl > 60 ? e911_lcfg.cache_ttl : 60;
 
 	if(b->n >= REFRESH_BATCH)
@@ -440,7 +441,13 @@ static int collect_refresh(
 	/* in use: looked up (or fetched for a call) recently */
 	if(res->last_used < b->now - window)
 		return 0;
-	if(res->fresh_until - b->now > e911_acfg.refresh_ahead)
+	/* within refresh_ahead of expiry - but never earlier than half the
+	 * record's lifetime, so a short max_age does not mean a request on
+	 * every tick - and not fetched this very second */
+	ahead = e911_acfg.refresh_ahead;
+	if(ahead > (res->fresh_until - res->fetched_at) / 2)
+		ahead = (res->fresh_until - res->fetched_at) / 2;
+	if(res->fresh_until - b->now > ahead || res->fetched_at >= b->now)
 		return 0;
 	memcpy(b->keys[b->n], key, klen);
 	b->lens[b->n] = (int)klen;
@@ -711,11 +718,19 @@ void e911_async_destroy(void)
 
 int e911_prefetch_key(str *key)
 {
+	static uint64_t buf[E911_REC_MAX_SIZE / sizeof(uint64_t)];
+	e911_cache_res_t cres;
+
 	if(key == NULL || key->s == NULL || key->len <= 0
 			|| key->len > E911_KEY_MAX) {
 		LM_ERR("e911: invalid prefetch key\n");
 		return -1;
 	}
+	/* already fresh in the cache: nothing to fetch */
+	if(e911_cache_lookup(e911_cache, key->s, key->len, (int64_t)time(NULL),
+			   &cres, buf, sizeof(buf))
+			== E911_CS_FRESH)
+		return 1;
 	if(job_submit(key, NULL) < 0) {
 		update_stat(e911_st.async_busy, 1);
 		return -1;

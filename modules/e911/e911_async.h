@@ -12,6 +12,11 @@
 
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"
+#include "../../modules/tm/tm_load.h"
+
+/* the tm API, when tm is loaded (tm_loaded) */
+extern struct tm_binds tmb;
+extern int tm_loaded;
 
 typedef struct e911_async_cfg
 {
@@ -44,9 +49,10 @@ int e911_prefetch_key(str *key);
  * once; else suspends the transaction, hands the fetch to a fetcher and
  * resumes it in the route when the answer (or a failure) is there.
  * route is a route block name (native) or a KEMI function name.
- * Returns 1 when the route ran inline, 0 when suspended (the script must
- * exit), a negative value on error (the route then ran inline with what
- * the cache had). */
+ * Returns 1 when the route ran inline (whatever the lookup found, or the
+ * cache alone when the transaction could not be suspended), 0 when
+ * suspended (the script must exit), -1 when the route name is unknown or
+ * the inline KEMI callback failed (the route did not run). */
 int e911_locate_async(sip_msg_t *msg, str *key, str *route);
 
 /* Loads the snapshot file into the cache (mod_init). */

@@ -97,6 +97,8 @@ static void loc_reset(sip_msg_t *msg, str *key)
 	cur.source = E911_SRC_NONE;
 	cur.fetched_at = 0;
 	cur.rec = NULL;
+	cur.route_reason = NULL;
+	cur.route_uri[0] = '\0';
 	memcpy(cur.key, key->s, key->len);
 	cur.key[key->len] = '\0';
 }

@@ -54,6 +54,9 @@ typedef struct e911_loc
 	int64_t fetched_at;
 	char key[E911_KEY_MAX + 1];
 	e911_record_t *rec; /* points into buf, or NULL */
+	/* set by e911_route(): where the call went and why */
+	const char *route_reason; /* record, default, fallback, test, retry */
+	char route_uri[256];
 	uint64_t buf[E911_REC_MAX_SIZE / sizeof(uint64_t)];
 } e911_loc_t;
 
@@ -80,6 +83,11 @@ typedef struct e911_stats
 	stat_var *fallback_routes;
 	stat_var *breaker_opens;
 	stat_var *async_busy;
+	stat_var *notify_queued;
+	stat_var *notify_sent;
+	stat_var *notify_retried;
+	stat_var *notify_failed;
+	stat_var *notify_dropped;
 } e911_stats_t;
 
 /* shared state: the breakers of the two services */

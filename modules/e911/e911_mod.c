@@ -33,10 +33,14 @@
 #include "../../core/counters.h"
 #include "../../core/ut.h"
 #include "../../core/parser/parse_uri.h"
+#include "../../core/rpc_lookup.h"
 
 #include "e911_async.h"
+#include "e911_audit.h"
+#include "e911_notify.h"
 #include "e911_dial.h"
 #include "e911_locate.h"
+#include "e911_mod.h"
 #include "e911_pidf.h"
 #include "e911_rpc.h"
 #include "e911_sip.h"
@@ -66,6 +70,7 @@ static char *p_dial_prefixes = "9";
 static int p_geolocation_routing = 1;
 static char *p_domain = "localhost";
 static char *p_callback_uri = "sip";
+static char *p_test_route = "";
 
 static e911_dialplan_t *dialplan = NULL;
 
@@ -89,6 +94,7 @@ static int w_e911_route(sip_msg_t *msg, char *p1, char *p2);
 static int w_e911_fallback(sip_msg_t *msg, char *p1, char *p2);
 static int w_e911_prefetch(sip_msg_t *msg, char *key, char *p2);
 static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route);
+static int w_e911_notify(sip_msg_t *msg, char *p1, char *p2);
 
 static int pv_parse_e911_name(pv_spec_p sp, str *in);
 static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
@@ -109,6 +115,8 @@ static cmd_export_t cmds[] = {
 		fixup_spve_null, fixup_free_spve_null, ANY_ROUTE},
 	{"e911_locate_async", (cmd_function)w_e911_locate_async, 2,
 		fixup_spve_spve, fixup_free_spve_spve, REQUEST_ROUTE},
+	{"e911_notify", (cmd_function)w_e911_notify, 0,
+		0, 0, REQUEST_ROUTE | FAILURE_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -140,6 +148,17 @@ static param_export_t params[] = {
 	{"geolocation_routing", PARAM_INT, &p_geolocation_routing},
 	{"domain", PARAM_STRING, &p_domain},
 	{"callback_uri", PARAM_STRING, &p_callback_uri},
+	{"test_route", PARAM_STRING, &p_test_route},
+	{"notify_url", PARAM_STRING, &e911_ncfg.url},
+	{"notify_auth_header", PARAM_STRING, &e911_ncfg.auth_header},
+	{"notify_sip_uri", PARAM_STRING, &e911_ncfg.sip_uri},
+	{"notify_sip_from", PARAM_STRING, &e911_ncfg.sip_from},
+	{"notify_test_calls", PARAM_INT, &e911_ncfg.test_calls},
+	{"notify_retries", PARAM_INT, &e911_ncfg.retries},
+	{"notify_queue_size", PARAM_INT, &e911_ncfg.queue_size},
+	{"notify_timeout_ms", PARAM_INT, &e911_ncfg.timeout_ms},
+	{"audit_log", PARAM_STRING, &e911_audcfg.path},
+	{"audit_include_location", PARAM_INT, &e911_audcfg.include_location},
 	{0, 0, 0}
 };
 
@@ -161,6 +180,11 @@ static stat_export_t mod_stats[] = {
 	{"fallback_routes", 0, &e911_st.fallback_routes},
 	{"breaker_opens", 0, &e911_st.breaker_opens},
 	{"async_busy", 0, &e911_st.async_busy},
+	{"notify_queued", 0, &e911_st.notify_queued},
+	{"notify_sent", 0, &e911_st.notify_sent},
+	{"notify_retried", 0, &e911_st.notify_retried},
+	{"notify_failed", 0, &e911_st.notify_failed},
+	{"notify_dropped", 0, &e911_st.notify_dropped},
 	{"evictions", STAT_NO_RESET | STAT_IS_FUNC, (stat_var **)e911_stat_evictions},
 	{"cache_entries", STAT_NO_RESET | STAT_IS_FUNC,
 		(stat_var **)e911_stat_entries},
@@ -247,7 +271,8 @@ static int mod_init(void)
 	}
 	if(p_connect_timeout_ms > p_timeout_ms)
 		p_connect_timeout_ms = p_timeout_ms;
-	if(check_route_param("default_route", p_default_route, 0) < 0
+	if(check_route_param("test_route", p_test_route, 0) < 0
+			|| check_route_param("default_route", p_default_route, 0) < 0
 			|| check_route_param("fallback_route", p_fallback_route, 1) < 0)
 		return -1;
 	if(check_domain(p_domain) < 0) {
@@ -294,6 +319,7 @@ static int mod_init(void)
 	memset(&e911_rcfg, 0, sizeof(e911_rcfg));
 	set_str(&e911_rcfg.default_route, p_default_route);
 	set_str(&e911_rcfg.fallback_route, p_fallback_route);
+	set_str(&e911_rcfg.test_route, p_test_route);
 	set_str(&e911_rcfg.domain, p_domain);
 	e911_rcfg.geolocation_routing = p_geolocation_routing ? 1 : 0;
 	e911_rcfg.callback_tel = strcasecmp(p_callback_uri, "tel") == 0;
@@ -322,6 +348,34 @@ static int mod_init(void)
 	}
 	e911_snapshot_load();
 
+	if(e911_ncfg.url[0]
+			&& ((strncasecmp(e911_ncfg.url, "http://", 7) != 0
+						&& strncasecmp(e911_ncfg.url, "https://", 8) != 0)
+					|| strpbrk(e911_ncfg.url, " \t\r\n") != NULL)) {
+		LM_ERR("e911: modparam notify_url must be an http(s) URL\n");
+		return -1;
+	}
+	if(e911_ncfg.sip_uri[0]
+			&& e911_uri_check(e911_ncfg.sip_uri, strlen(e911_ncfg.sip_uri))
+					   < 0) {
+		LM_ERR("e911: modparam notify_sip_uri is not a valid SIP URI\n");
+		return -1;
+	}
+	if(e911_ncfg.sip_from == NULL || e911_ncfg.sip_from[0] == '\0') {
+		e911_ncfg.sip_from = pkg_malloc(strlen(p_domain) + 16);
+		if(e911_ncfg.sip_from == NULL)
+			return -1;
+		sprintf(e911_ncfg.sip_from, "sip:e911@%s", p_domain);
+	}
+	if(e911_notify_init() < 0 || e911_audit_init() < 0) {
+		LM_ERR("e911: cannot set up notifications and the audit trail\n");
+		return -1;
+	}
+	if(rpc_register_array(e911_audit_rpc) != 0) {
+		LM_ERR("e911: cannot register the audit RPC commands\n");
+		return -1;
+	}
+
 	if(curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		LM_ERR("e911: curl_global_init failed\n");
 		return -1;
@@ -337,12 +391,15 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	return e911_async_child_init(rank);
+	if(e911_async_child_init(rank) < 0)
+		return -1;
+	return e911_notify_child_init(rank);
 }
 
 static void mod_destroy(void)
 {
 	e911_async_destroy();
+	e911_audit_destroy();
 	e911_locate_child_destroy();
 	if(e911_cache) {
 		e911_cache_destroy(e911_cache);
@@ -392,6 +449,19 @@ static int classify(sip_msg_t *msg, str *s)
 		user.len = (int)(semi - user.s);
 	cls = e911_dial_classify(dialplan, user.s, user.len, &urn);
 	return note_class(msg, cls, urn);
+}
+
+int e911_classify_request(sip_msg_t *msg, const char **urn)
+{
+	int cls;
+
+	if(msg == NULL || msg->first_line.type != SIP_REQUEST) {
+		*urn = NULL;
+		return E911_DIAL_NONE;
+	}
+	cls = classify(msg, &msg->first_line.u.request.uri);
+	*urn = last_class.urn;
+	return cls;
 }
 
 static int ki_e911_is_emergency_number(sip_msg_t *msg, str *num)
@@ -500,6 +570,16 @@ static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
 		return -1;
 	}
 	return ki_e911_locate_async(msg, &k, &r);
+}
+
+static int ki_e911_notify(sip_msg_t *msg)
+{
+	return e911_notify_call(msg);
+}
+
+static int w_e911_notify(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_e911_notify(msg);
 }
 
 /* --- $e911(name) --- */
@@ -719,6 +799,11 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 	{ str_init("e911"), str_init("e911_locate_async"),
 		SR_KEMIP_INT, ki_e911_locate_async,
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_notify"),
+		SR_KEMIP_INT, ki_e911_notify,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_get"),

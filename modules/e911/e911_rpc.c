@@ -63,6 +63,23 @@ counter_val_t e911_stat_entries(void)
 	return (counter_val_t)st.entries;
 }
 
+/* Reads an optional key parameter, string or number (kamcmd sends digits
+ * as a number unless prefixed with s:). Returns 1 with *key set (buf holds
+ * a converted number), 0 when there is no parameter, -1 on a bad one. */
+static int scan_key(rpc_t *rpc, void *c, str *key, char *buf, size_t size)
+{
+	int num;
+
+	if(rpc->scan(c, "*S", key) == 1)
+		return 1;
+	if(rpc->scan(c, "*d", &num) == 1) {
+		key->len = snprintf(buf, size, "%d", num);
+		key->s = buf;
+		return 1;
+	}
+	return 0;
+}
+
 static const char *e911_rpc_get_doc[] = {
 		"Show the cache entry of a key: state, origin, times, hits and the "
 		"record (contract JSON) with its one-line address.",
@@ -76,10 +93,11 @@ static void e911_rpc_get(rpc_t *rpc, void *c)
 	e911_cstate_t st;
 	int64_t now = (int64_t)time(NULL);
 	char *json = NULL;
+	char kbuf[32];
 	void *th;
 	str key;
 
-	if(rpc->scan(c, "S", &key) < 1) {
+	if(scan_key(rpc, c, &key, kbuf, sizeof(kbuf)) < 1) {
 		rpc->fault(c, 400, "Missing key");
 		return;
 	}
@@ -185,10 +203,11 @@ static const char *e911_rpc_flush_doc[] = {
 
 static void e911_rpc_flush(rpc_t *rpc, void *c)
 {
+	char kbuf[32];
 	str key;
 	int n;
 
-	if(rpc->scan(c, "*S", &key) == 1)
+	if(scan_key(rpc, c, &key, kbuf, sizeof(kbuf)) == 1)
 		n = e911_cache_remove(e911_cache, key.s, key.len);
 	else
 		n = (int)e911_cache_flush(e911_cache);
@@ -206,10 +225,11 @@ static void e911_rpc_refresh(rpc_t *rpc, void *c)
 	e911_fetch_res_t fres;
 	e911_loc_t *loc;
 	int status;
+	char kbuf[32];
 	void *th;
 	str key;
 
-	if(rpc->scan(c, "S", &key) < 1) {
+	if(scan_key(rpc, c, &key, kbuf, sizeof(kbuf)) < 1) {
 		rpc->fault(c, 400, "Missing key");
 		return;
 	}

@@ -31,7 +31,10 @@
 #include "../../core/parser/parse_content.h"
 #include "../../core/usr_avp.h"
 
+#include "e911_audit.h"
+#include "e911_dial.h"
 #include "e911_mime.h"
+#include "e911_mod.h"
 #include "e911_pidf.h"
 #include "e911_sip.h"
 
@@ -42,23 +45,51 @@ static unsigned int routed_msg_id;
 static int routed_msg_pid;
 static char pidf_buf[E911_PIDF_MAX];
 
-void e911_route_target(e911_loc_t *loc, str *out)
+/* The target and why: the record's route, else default_route, else the
+ * fallback; test calls go to test_route when one is set. */
+static const char *route_target_msg(sip_msg_t *msg, e911_loc_t *loc, str *out)
 {
+	const char *urn = NULL;
 	const char *r;
 
 	if(loc && loc->rec) {
+		if(msg && e911_rcfg.test_route.len > 0
+				&& e911_classify_request(msg, &urn) == E911_DIAL_TEST) {
+			*out = e911_rcfg.test_route;
+			return "test";
+		}
 		r = e911_rec_get(loc->rec, E911_F_ROUTE);
 		if(r) {
 			out->s = (char *)r;
 			out->len = strlen(r);
-			return;
+			return "record";
 		}
 		if(e911_rcfg.default_route.len > 0) {
 			*out = e911_rcfg.default_route;
-			return;
+			return "default";
 		}
 	}
 	*out = e911_rcfg.fallback_route;
+	return "fallback";
+}
+
+void e911_route_target(e911_loc_t *loc, str *out)
+{
+	route_target_msg(NULL, loc, out);
+}
+
+static void note_route(e911_loc_t *loc, const char *reason, str *uri)
+{
+	int n;
+
+	if(loc == NULL)
+		return;
+	loc->route_reason = reason;
+	n = uri->len < (int)sizeof(loc->route_uri) - 1
+				? uri->len
+				: (int)sizeof(loc->route_uri) - 1;
+	memcpy(loc->route_uri, uri->s, n);
+	loc->route_uri[n] = '\0';
 }
 
 /* n random bytes as 2n lower-case hex characters into out (2n+1 bytes) */
@@ -259,6 +290,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		const rewrite_memo_t *reuse)
 {
 	rewrite_memo_t memo;
+	const char *reason;
 	e911_pidf_opts_t opts;
 	e911_mime_edit_t ed;
 	char err[128];
@@ -345,10 +377,12 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		return E911_ROUTE_FAILED;
 	}
 
-	if(target)
+	if(target) {
 		ruri = *target;
-	else
-		e911_route_target(loc, &ruri);
+		reason = "retry";
+	} else {
+		reason = route_target_msg(msg, loc, &ruri);
+	}
 	if(set_ruri(msg, &ruri) < 0) {
 		e911_mime_edit_free(&ed);
 		return E911_ROUTE_FAILED;
@@ -373,6 +407,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	e911_mime_edit_free(&ed);
 	memo_save(&memo);
+	note_route(loc, reason, &ruri);
 	return E911_ROUTED_LOCATION;
 }
 
@@ -390,8 +425,7 @@ int e911_route_msg(sip_msg_t *msg)
 		return E911_ROUTE_FAILED;
 	}
 	if(parse_headers(msg, HDR_EOH_F, 0) < 0) {
-		LM_ERR("e911: cannot parse the request headers: routing to the "
-			   "fallback\n");
+		LM_ERR("e911: cannot parse the request headers: not rewritten\n");
 		return E911_ROUTE_FAILED;
 	}
 	routed_msg_id = msg->id;
@@ -400,16 +434,19 @@ int e911_route_msg(sip_msg_t *msg)
 	loc = e911_loc_get(msg);
 	if(loc && loc->rec) {
 		rc = route_location(msg, loc, NULL, NULL);
-		if(rc == E911_ROUTED_LOCATION)
-			return rc;
-		LM_ERR("e911: could not add the location for key '%s'\n", loc->key);
-		return rc;
+		if(rc != E911_ROUTED_LOCATION)
+			LM_ERR("e911: could not add the location for key '%s'\n", loc->key);
+	} else {
+		if(loc == NULL)
+			LM_WARN("e911: e911_route() without e911_locate() for this call: "
+					"routing to the fallback\n");
+		update_stat(e911_st.fallback_routes, 1);
+		rc = route_fallback(msg);
+		if(rc == E911_ROUTED_FALLBACK)
+			note_route(loc, "fallback", &e911_rcfg.fallback_route);
 	}
-	if(loc == NULL)
-		LM_WARN("e911: e911_route() without e911_locate() for this call: "
-				"routing to the fallback\n");
-	update_stat(e911_st.fallback_routes, 1);
-	return route_fallback(msg);
+	e911_audit_track(msg, loc);
+	return rc;
 }
 
 int e911_fallback_msg(sip_msg_t *msg)
@@ -425,6 +462,7 @@ int e911_fallback_msg(sip_msg_t *msg)
 	if(lumps_have_location(msg->add_rm, 0)) {
 		if(set_ruri(msg, &e911_rcfg.fallback_route) < 0)
 			return E911_ROUTE_FAILED;
+		e911_audit_retry(msg, &e911_rcfg.fallback_route, 1);
 		return E911_ROUTED_LOCATION;
 	}
 	/* the rewrite was made in a resumed route (its lumps are gone): find
@@ -435,8 +473,11 @@ int e911_fallback_msg(sip_msg_t *msg)
 		loc = e911_loc_get(msg);
 		if(loc && loc->rec
 				&& route_location(msg, loc, &e911_rcfg.fallback_route, &memo)
-						   == E911_ROUTED_LOCATION)
+						   == E911_ROUTED_LOCATION) {
+			e911_audit_retry(msg, &e911_rcfg.fallback_route, 1);
 			return E911_ROUTED_LOCATION;
+		}
 	}
+	e911_audit_retry(msg, &e911_rcfg.fallback_route, 0);
 	return route_fallback(msg);
 }

@@ -23,6 +23,7 @@ typedef struct e911_route_cfg
 {
 	str default_route;
 	str fallback_route;
+	str test_route;			 /* test calls go here when set */
 	str domain;				 /* Content-ID and PAI host, PIDF entity */
 	int geolocation_routing; /* 1: Geolocation-Routing: yes */
 	int callback_tel;		 /* 1: PAI as tel:+1..., else sip:+1...@domain */

@@ -29,6 +29,7 @@
 # Python 3 standard library only.
 
 import atexit
+import base64
 import datetime
 import glob
 import json
@@ -326,7 +327,12 @@ class LocationService:
                 start_new_session=True, cwd=self.workdir))
         finally:
             log.close()
-        if not wait_tcp(self.port, scaled(10), proc=self.proc) or not os.path.exists(port_file):
+        # the service listens first and writes its port file just after
+        ok = wait_tcp(self.port, scaled(10), proc=self.proc)
+        deadline = time.monotonic() + scaled(5)
+        while ok and not os.path.exists(port_file) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not ok or not os.path.exists(port_file):
             raise RuntimeError("location service did not start:\n" + tail(self.log_path))
         return self
 
@@ -345,8 +351,12 @@ class LocationService:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.loads(r.read() or b"null")
 
-    def control(self, mode="normal", status=None, latency_ms=None, keys=None):
-        body = {"mode": mode}
+    def control(self, mode="normal", status=None, latency_ms=None, keys=None, body=None):
+        """body (bytes): what mode "raw" answers with."""
+        body_obj = {"mode": mode}
+        if body is not None:
+            body_obj["body_b64"] = base64.b64encode(body).decode("ascii")
+        body = body_obj
         if status is not None:
             body["status"] = status
         if latency_ms is not None:
@@ -707,7 +717,8 @@ class E911Env:
 
     def __init__(self, name, cfg=E911_CFG, records_template=RECORDS_TEMPLATE,
                  timeout_ms=1000, cache_ttl=300, defines=None, tcp=False,
-                 start_locsvc=True, children=2, psap_roles=PSAP_ROLES):
+                 start_locsvc=True, children=2, psap_roles=PSAP_ROLES,
+                 kamailio_args=None):
         self.name = name
         self.cfg = cfg
         self.records_template = records_template
@@ -718,6 +729,7 @@ class E911Env:
         self.start_locsvc = start_locsvc
         self.children = children
         self.psap_roles = psap_roles
+        self.kamailio_args = list(kamailio_args or [])   # more kamailio options (-m 16)
         self.workdir = tempfile.mkdtemp(prefix="e911-%s-" % re.sub(r"\W", "_", name))
         self.psaps = {}
         self.locsvc = None
@@ -781,7 +793,8 @@ class E911Env:
             }
             defines.update(self.extra_defines)
             self.kamailio = Kamailio(self.workdir, cfg=self.cfg, defines=defines,
-                                     tcp=self.tcp, children=self.children)
+                                     tcp=self.tcp, children=self.children,
+                                     extra_args=self.kamailio_args)
             self.kamailio.start()
         except BaseException:
             self.failed = True

@@ -3,3 +3,4 @@
 e911_unit_test(test_dial unit/test_dial.c)
 e911_unit_test(test_fetch unit/test_fetch.c)
 e911_unit_test(test_mime unit/test_mime.c)
+e911_unit_test(test_net unit/test_net.c)

@@ -1,0 +1,39 @@
+/*
+ * e911 module - Kari's Law notifications
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef E911_NOTIFY_H
+#define E911_NOTIFY_H
+
+#include "../../core/parser/msg_parser.h"
+
+typedef struct e911_notify_cfg
+{
+	char *url;		   /* notify_url: webhook, "" = none */
+	char *sip_uri;	   /* notify_sip_uri: SIP MESSAGE target, "" = none */
+	char *sip_from;	   /* notify_sip_from: From of the MESSAGE */
+	int test_calls;	   /* notify_test_calls */
+	int retries;	   /* notify_retries: attempts after the first */
+	int queue_size;	   /* notify_queue_size */
+	int timeout_ms;	   /* notify_timeout_ms: one webhook attempt */
+	char *auth_header; /* notify_auth_header */
+} e911_notify_cfg_t;
+
+extern e911_notify_cfg_t e911_ncfg;
+
+/* mod_init: queue in shared memory, statistics, one process. 0 or -1. */
+int e911_notify_init(void);
+/* child_init: forks the notifier from PROC_MAIN. 0 or -1. */
+int e911_notify_child_init(int rank);
+
+/* Queues the notification of the current emergency call (one per
+ * configured target) and returns at once: 1 queued, 2 not needed (nothing
+ * configured, or a test call without notify_test_calls), -1 dropped (queue
+ * full or no memory: counted and logged, the call is not affected). */
+int e911_notify_call(sip_msg_t *msg);
+
+#endif
