@@ -4,6 +4,14 @@
 # written here), installs Kamailio, SIPp, the build and test tools.
 set -euo pipefail
 
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		exec sudo bash "$0" "$@"
+	fi
+	echo "setup-debian: run as root (apt-get install needs it)" >&2
+	exit 1
+fi
+
 enable_deb_src() {
 	local f
 	for f in /etc/apt/sources.list.d/*.sources; do
