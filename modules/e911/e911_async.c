@@ -50,6 +50,7 @@
 #include "../../modules/tm/tm_load.h"
 
 #include "e911_async.h"
+#include "e911_conv.h"
 #include "e911_locate.h"
 #include "e911_snapshot.h"
 
@@ -487,6 +488,7 @@ static void housekeeper_loop(void)
 		cfg_update();
 		now = (int64_t)time(NULL);
 		e911_cache_expire(e911_cache, now);
+		e911_conv_expire(now);
 		refresh_ahead(now);
 		if(e911_acfg.snapshot_file && e911_acfg.snapshot_file[0]
 				&& now >= next_snapshot) {

@@ -206,6 +206,7 @@ int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 	x->len = 0;
 	x->too_big = 0;
 	x->errbuf[0] = '\0';
+	x->fieldmap = cfg->fieldmap;
 
 	curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
 	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -238,6 +239,12 @@ int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 void e911_fetch_classify(
 		long http_code, const char *body, size_t len, e911_fetch_res_t *res)
 {
+	e911_fetch_classify_fm(http_code, body, len, NULL, res);
+}
+
+void e911_fetch_classify_fm(long http_code, const char *body, size_t len,
+		const e911_fieldmap_t *fm, e911_fetch_res_t *res)
+{
 	char perr[120];
 
 	res->http_code = http_code;
@@ -262,7 +269,7 @@ void e911_fetch_classify(
 		return;
 	}
 	perr[0] = '\0';
-	res->rec = e911_record_parse(body, len, perr, sizeof(perr));
+	res->rec = e911_record_parse_mapped(body, len, fm, perr, sizeof(perr));
 	if(res->rec == NULL) {
 		snprintf(res->err, sizeof(res->err), "malformed record: %s", perr);
 		return;
@@ -282,7 +289,7 @@ void e911_fetch_finish(e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res)
 	res->elapsed_ms = (long)(total_us / 1000);
 	if(cc == CURLE_OK) {
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-		e911_fetch_classify(code, x->body, x->len, res);
+		e911_fetch_classify_fm(code, x->body, x->len, x->fieldmap, res);
 	} else if(cc == CURLE_OPERATION_TIMEDOUT) {
 		res->status = E911_FETCH_TIMEOUT;
 		snprintf(res->err, sizeof(res->err), "timed out after %ld ms",
@@ -381,7 +388,7 @@ static e911_fetch_status_t fetch_file(e911_fetch_xfer_t *x,
 		snprintf(res->err, sizeof(res->err),
 				"location file larger than %d bytes", E911_BODY_MAX);
 	} else {
-		e911_fetch_classify(200, buf, len, res);
+		e911_fetch_classify_fm(200, buf, len, cfg->fieldmap, res);
 	}
 	free(buf);
 	res->elapsed_ms = elapsed_ms_since(&t0);

@@ -45,6 +45,7 @@ typedef struct e911_fetch_cfg
 	const char *auth_header; /* "Name: value" sent on every request, or NULL */
 	const char *tls_ca_file; /* CA bundle, or NULL for the system's */
 	int tls_verify;			 /* 1: verify peer and host name */
+	const e911_fieldmap_t *fieldmap; /* NULL: contract v1 answers */
 } e911_fetch_cfg_t;
 
 typedef struct e911_fetch_res
@@ -65,6 +66,7 @@ typedef struct e911_fetch_xfer
 	size_t len;
 	size_t cap;
 	int too_big; /* the body exceeded E911_BODY_MAX: transfer aborted */
+	const e911_fieldmap_t *fieldmap; /* how to read the answer */
 	char url[2048];
 	char errbuf[CURL_ERROR_SIZE];
 } e911_fetch_xfer_t;
@@ -103,8 +105,13 @@ e911_fetch_status_t e911_fetch(e911_fetch_xfer_t *x,
 		const e911_fetch_cfg_t *cfg, const char *key, size_t klen,
 		e911_fetch_res_t *res);
 
-/* Classifies an answer already in memory (code 200/404/...) - used by
- * e911_fetch_finish() and the file:// path. Takes ownership of nothing. */
+/* Classifies an answer already in memory (code 200/404/...), reading
+ * records through fm (NULL: contract v1) - used by e911_fetch_finish() and
+ * the file:// path. Takes ownership of nothing. */
+void e911_fetch_classify_fm(long http_code, const char *body, size_t len,
+		const e911_fieldmap_t *fm, e911_fetch_res_t *res);
+
+/* e911_fetch_classify_fm() for contract-v1 answers. */
 void e911_fetch_classify(
 		long http_code, const char *body, size_t len, e911_fetch_res_t *res);
 

@@ -47,7 +47,7 @@ static int bchar_ok(unsigned char c)
 {
 	/* RFC 2046 bchars, without space (a trailing space is not allowed and
 	 * quoted boundaries with spaces are rare enough to refuse) */
-	return isalnum(c) || strchr("'()+_,-./:=?", c) != NULL;
+	return isalnum(c) || (c != 0 && strchr("'()+_,-./:=?", c) != NULL);
 }
 
 int e911_mime_boundary(const char *ctype, size_t ctlen, char *out, size_t size)

@@ -34,11 +34,15 @@
 #include "../../core/ut.h"
 #include "../../core/parser/parse_uri.h"
 #include "../../core/rpc_lookup.h"
+#include "../../core/ip_addr.h"
 
 #include "e911_async.h"
 #include "e911_audit.h"
+#include "e911_conv.h"
 #include "e911_notify.h"
 #include "e911_dial.h"
+#include "e911_dispatch.h"
+#include "e911_net.h"
 #include "e911_locate.h"
 #include "e911_mod.h"
 #include "e911_pidf.h"
@@ -71,6 +75,13 @@ static int p_geolocation_routing = 1;
 static char *p_domain = "localhost";
 static char *p_callback_uri = "sip";
 static char *p_test_route = "";
+static char *p_location_mode = "value";
+static char *p_location_preference = "service";
+static char *p_endpoint_id_to = "";
+static char *p_field_map = "";
+static char *p_dial_plan_file = "";
+static char *p_default_country = "";
+static e911_fieldmap_t *fieldmap = NULL;
 
 static e911_dialplan_t *dialplan = NULL;
 
@@ -95,6 +106,10 @@ static int w_e911_fallback(sip_msg_t *msg, char *p1, char *p2);
 static int w_e911_prefetch(sip_msg_t *msg, char *key, char *p2);
 static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route);
 static int w_e911_notify(sip_msg_t *msg, char *p1, char *p2);
+static int w_e911_is_emergency_cc(sip_msg_t *msg, char *num, char *cc);
+static int w_e911_dereference(sip_msg_t *msg, char *p1, char *p2);
+static int w_e911_is_psap_callback(sip_msg_t *msg, char *p1, char *p2);
+static int w_e911_check(sip_msg_t *msg, char *key, char *p2);
 
 static int pv_parse_e911_name(pv_spec_p sp, str *in);
 static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
@@ -117,6 +132,14 @@ static cmd_export_t cmds[] = {
 		fixup_spve_spve, fixup_free_spve_spve, REQUEST_ROUTE},
 	{"e911_notify", (cmd_function)w_e911_notify, 0,
 		0, 0, REQUEST_ROUTE | FAILURE_ROUTE},
+	{"e911_is_emergency", (cmd_function)w_e911_is_emergency_cc, 2,
+		fixup_spve_spve, fixup_free_spve_spve, ANY_ROUTE},
+	{"e911_dereference", (cmd_function)w_e911_dereference, 0,
+		0, 0, REQUEST_ROUTE | EVENT_ROUTE},
+	{"e911_is_psap_callback", (cmd_function)w_e911_is_psap_callback, 0,
+		0, 0, ANY_ROUTE},
+	{"e911_check", (cmd_function)w_e911_check, 1,
+		fixup_spve_null, fixup_free_spve_null, REQUEST_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -149,6 +172,17 @@ static param_export_t params[] = {
 	{"domain", PARAM_STRING, &p_domain},
 	{"callback_uri", PARAM_STRING, &p_callback_uri},
 	{"test_route", PARAM_STRING, &p_test_route},
+	{"location_mode", PARAM_STRING, &p_location_mode},
+	{"reference_base_url", PARAM_STRING, &e911_ccfg.reference_base},
+	{"reference_ttl", PARAM_INT, &e911_ccfg.reference_ttl},
+	{"reference_max", PARAM_INT, &e911_ccfg.reference_size},
+	{"trust_loc_src", PARAM_INT, &e911_ccfg.trust_loc_src},
+	{"location_preference", PARAM_STRING, &p_location_preference},
+	{"psap_callback_window", PARAM_INT, &e911_ccfg.callback_window},
+	{"endpoint_id_to", PARAM_STRING, &p_endpoint_id_to},
+	{"field_map", PARAM_STRING, &p_field_map},
+	{"dial_plan_file", PARAM_STRING, &p_dial_plan_file},
+	{"default_country", PARAM_STRING, &p_default_country},
 	{"notify_url", PARAM_STRING, &e911_ncfg.url},
 	{"notify_auth_header", PARAM_STRING, &e911_ncfg.auth_header},
 	{"notify_sip_uri", PARAM_STRING, &e911_ncfg.sip_uri},
@@ -292,8 +326,12 @@ static int mod_init(void)
 		return -1;
 	}
 
-	dialplan = e911_dialplan_new(p_emergency_numbers, p_test_numbers,
-			p_dial_prefixes, err, sizeof(err));
+	if(p_default_country[0] || p_dial_plan_file[0])
+		dialplan = e911_dialplan_countries(p_dial_plan_file, p_default_country,
+				p_dial_prefixes, err, sizeof(err));
+	else
+		dialplan = e911_dialplan_new(p_emergency_numbers, p_test_numbers,
+				p_dial_prefixes, err, sizeof(err));
 	if(dialplan == NULL) {
 		LM_ERR("e911: emergency_numbers/test_numbers/dial_prefixes: %s\n", err);
 		return -1;
@@ -306,6 +344,14 @@ static int mod_init(void)
 	e911_lcfg.fetch.auth_header = p_auth_header;
 	e911_lcfg.fetch.tls_ca_file = p_tls_ca_file;
 	e911_lcfg.fetch.tls_verify = p_tls_verify ? 1 : 0;
+	if(p_field_map[0]) {
+		fieldmap = e911_fieldmap_parse(p_field_map, err, sizeof(err));
+		if(fieldmap == NULL) {
+			LM_ERR("e911: modparam field_map: %s\n", err);
+			return -1;
+		}
+	}
+	e911_lcfg.fetch.fieldmap = fieldmap;
 	e911_lcfg.fetch_backup = e911_lcfg.fetch;
 	e911_lcfg.fetch_backup.url_tmpl =
 			p_location_url_backup[0] ? p_location_url_backup : NULL;
@@ -323,6 +369,51 @@ static int mod_init(void)
 	set_str(&e911_rcfg.domain, p_domain);
 	e911_rcfg.geolocation_routing = p_geolocation_routing ? 1 : 0;
 	e911_rcfg.callback_tel = strcasecmp(p_callback_uri, "tel") == 0;
+	if(p_endpoint_id_to[0] == '\0') {
+		e911_rcfg.endpoint_to = E911_EPID_NONE;
+	} else if(strcasecmp(p_endpoint_id_to, "pai") == 0) {
+		e911_rcfg.endpoint_to = E911_EPID_PAI;
+	} else if(strcasecmp(p_endpoint_id_to, "from") == 0) {
+		e911_rcfg.endpoint_to = E911_EPID_FROM;
+	} else if(strncasecmp(p_endpoint_id_to, "header:", 7) == 0
+			  && p_endpoint_id_to[7]
+			  && strspn(p_endpoint_id_to + 7,
+						 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						 "0123456789-")
+						 == strlen(p_endpoint_id_to + 7)) {
+		e911_rcfg.endpoint_to = E911_EPID_HEADER;
+		set_str(&e911_rcfg.endpoint_header, p_endpoint_id_to + 7);
+	} else {
+		LM_ERR("e911: modparam endpoint_id_to must be \"pai\", \"from\" "
+			   "or \"header:<Name>\"\n");
+		return -1;
+	}
+	if(strcasecmp(p_location_mode, "value") == 0) {
+		e911_ccfg.mode = E911_MODE_VALUE;
+	} else if(strcasecmp(p_location_mode, "reference") == 0) {
+		e911_ccfg.mode = E911_MODE_REFERENCE;
+	} else if(strcasecmp(p_location_mode, "both") == 0) {
+		e911_ccfg.mode = E911_MODE_BOTH;
+	} else {
+		LM_ERR("e911: modparam location_mode must be value, reference or "
+			   "both\n");
+		return -1;
+	}
+	if(strcasecmp(p_location_preference, "service") == 0) {
+		e911_ccfg.prefer_device = 0;
+	} else if(strcasecmp(p_location_preference, "device") == 0) {
+		e911_ccfg.prefer_device = 1;
+	} else {
+		LM_ERR("e911: modparam location_preference must be service or "
+			   "device\n");
+		return -1;
+	}
+	if(e911_ccfg.reference_ttl <= 0 || e911_ccfg.reference_size <= 0
+			|| e911_ccfg.callback_window <= 0) {
+		LM_ERR("e911: reference_ttl, reference_max and psap_callback_window "
+			   "must be positive\n");
+		return -1;
+	}
 
 	/* the cache gets at most a quarter of shared memory unless told */
 	max_bytes = p_cache_max_bytes > 0 ? (uint64_t)p_cache_max_bytes
@@ -367,6 +458,10 @@ static int mod_init(void)
 			return -1;
 		sprintf(e911_ncfg.sip_from, "sip:e911@%s", p_domain);
 	}
+	if(e911_conv_init() < 0) {
+		LM_ERR("e911: cannot set up location by reference\n");
+		return -1;
+	}
 	if(e911_notify_init() < 0 || e911_audit_init() < 0) {
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
 		return -1;
@@ -407,6 +502,8 @@ static void mod_destroy(void)
 	}
 	e911_dialplan_free(dialplan);
 	dialplan = NULL;
+	e911_fieldmap_free(fieldmap);
+	fieldmap = NULL;
 }
 
 /* --- classification --- */
@@ -572,6 +669,126 @@ static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
 	return ki_e911_locate_async(msg, &k, &r);
 }
 
+static int ki_e911_is_emergency_cc(sip_msg_t *msg, str *num, str *cc)
+{
+	const char *urn = NULL;
+	char country[3];
+	struct sip_uri uri;
+	str user;
+	int cls;
+	char *semi;
+
+	if(num == NULL || num->s == NULL || num->len <= 0)
+		return note_class(msg, E911_DIAL_NONE, NULL);
+	if(num->len >= 4 && strncasecmp(num->s, "urn:", 4) == 0)
+		return classify(msg, num);
+	country[0] = '\0';
+	if(cc && cc->len == 2) {
+		country[0] = cc->s[0];
+		country[1] = cc->s[1];
+		country[2] = '\0';
+	}
+	user = *num;
+	if(memchr(num->s, ':', num->len) != NULL) {
+		if(parse_uri(num->s, num->len, &uri) < 0)
+			return note_class(msg, E911_DIAL_NONE, NULL);
+		user = uri.user;
+	}
+	semi = user.len > 0 ? memchr(user.s, ';', user.len) : NULL;
+	if(semi)
+		user.len = (int)(semi - user.s);
+	cls = e911_dial_classify_cc(dialplan, country, user.s, user.len, &urn);
+	return note_class(msg, cls, urn);
+}
+
+static int w_e911_is_emergency_cc(sip_msg_t *msg, char *num, char *cc)
+{
+	str n;
+	str c;
+
+	if(fixup_get_svalue(msg, (gparam_t *)num, &n) < 0
+			|| fixup_get_svalue(msg, (gparam_t *)cc, &c) < 0) {
+		LM_ERR("e911: cannot get the parameters\n");
+		return E911_DIAL_NONE;
+	}
+	return ki_e911_is_emergency_cc(msg, &n, &c);
+}
+
+static int ki_e911_dereference(sip_msg_t *msg)
+{
+	return e911_dereference(msg);
+}
+
+static int w_e911_dereference(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_e911_dereference(msg);
+}
+
+static int ki_e911_is_psap_callback(sip_msg_t *msg)
+{
+	return e911_is_psap_callback(msg);
+}
+
+static int w_e911_is_psap_callback(sip_msg_t *msg, char *p1, char *p2)
+{
+	return ki_e911_is_psap_callback(msg);
+}
+
+/* the outcome of e911_check() for $e911(moved) and $e911(check) */
+static struct
+{
+	unsigned int msg_id;
+	int msg_pid;
+	int moved; /* 1 moved, 0 not, -1 unknown */
+	const char *reason;
+} last_check;
+
+/* Whether the caller has a validated, dispatchable location (for
+ * REGISTER): 1 yes, -1 missing, -2 not validated or not dispatchable, -3
+ * service unavailable. Also says whether the request comes from outside
+ * the networks the record was registered from. */
+static int ki_e911_check(sip_msg_t *msg, str *key)
+{
+	e911_loc_t *loc;
+	const char *nets;
+	char *ip;
+	int st;
+	int rc;
+
+	last_check.msg_id = msg->id;
+	last_check.msg_pid = msg->pid;
+	last_check.moved = -1;
+	st = e911_locate_key(msg, key);
+	loc = e911_loc_get(msg);
+	if(st == E911_LOC_NONE) {
+		last_check.reason = "missing";
+		return -1;
+	}
+	if(st == E911_LOC_UNAVAILABLE || loc == NULL || loc->rec == NULL) {
+		last_check.reason = "unavailable";
+		return -3;
+	}
+	nets = e911_rec_get(loc->rec, E911_F_NETWORKS);
+	if(nets) {
+		ip = ip_addr2a(&msg->rcv.src_ip);
+		last_check.moved = e911_net_contains(nets, ip, strlen(ip)) == 1 ? 0 : 1;
+	}
+	rc = e911_dispatchable(loc->rec);
+	last_check.reason = e911_dispatch_reason(rc);
+	return rc == E911_DISPATCHABLE ? 1 : -2;
+}
+
+static int w_e911_check(sip_msg_t *msg, char *key, char *p2)
+{
+	str s;
+
+	if(fixup_get_svalue(msg, (gparam_t *)key, &s) < 0) {
+		LM_ERR("e911: cannot get the key parameter\n");
+		return -3;
+	}
+	return ki_e911_check(msg, &s);
+}
+
 static int ki_e911_notify(sip_msg_t *msg)
 {
 	return e911_notify_call(msg);
@@ -601,6 +818,10 @@ enum
 	PVN_UPDATED,
 	PVN_CLASS,
 	PVN_SERVICE,
+	PVN_DEVICE_LOCATION,
+	PVN_ENDPOINT_ID,
+	PVN_MOVED,
+	PVN_CHECK,
 	PVN_CIVIC = 1000 /* + civic field */
 };
 
@@ -613,7 +834,10 @@ static const struct
 		{"route", PVN_ROUTE}, {"address", PVN_ADDRESS}, {"pidf", PVN_PIDF},
 		{"validated", PVN_VALIDATED}, {"lat", PVN_LAT}, {"lon", PVN_LON},
 		{"radius", PVN_RADIUS}, {"updated_at", PVN_UPDATED},
-		{"class", PVN_CLASS}, {"service", PVN_SERVICE}, {NULL, 0}};
+		{"class", PVN_CLASS}, {"service", PVN_SERVICE},
+		{"device_location", PVN_DEVICE_LOCATION},
+		{"endpoint_id", PVN_ENDPOINT_ID}, {"moved", PVN_MOVED},
+		{"check", PVN_CHECK}, {NULL, 0}};
 
 static int pv_parse_e911_name(pv_spec_p sp, str *in)
 {
@@ -677,6 +901,21 @@ static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 			return pv_get_sintval(msg, param, res, last_class.cls);
 		return pv_get_cstr(msg, param, res, last_class.urn);
 	}
+	if(id == PVN_MOVED || id == PVN_CHECK) {
+		if(msg == NULL || last_check.msg_id != msg->id
+				|| last_check.msg_pid != msg->pid)
+			return pv_get_null(msg, param, res);
+		if(id == PVN_CHECK)
+			return pv_get_cstr(msg, param, res, last_check.reason);
+		if(last_check.moved < 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_sintval(msg, param, res, last_check.moved);
+	}
+	if(id == PVN_DEVICE_LOCATION) {
+		if(msg == NULL || e911_device_location(msg, &s) <= 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_strval(msg, param, res, &s);
+	}
 	loc = e911_loc_get(msg);
 	if(id == PVN_ROUTE) {
 		e911_route_target(loc, &s);
@@ -703,6 +942,9 @@ static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		case PVN_CALLBACK:
 			return pv_get_cstr(
 					msg, param, res, e911_rec_get(loc->rec, E911_F_CALLBACK));
+		case PVN_ENDPOINT_ID:
+			return pv_get_cstr(msg, param, res,
+					e911_rec_get(loc->rec, E911_F_ENDPOINT_ID));
 		case PVN_UPDATED:
 			return pv_get_cstr(
 					msg, param, res, e911_rec_get(loc->rec, E911_F_UPDATED));
@@ -804,6 +1046,26 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 	{ str_init("e911"), str_init("e911_notify"),
 		SR_KEMIP_INT, ki_e911_notify,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_is_emergency_cc"),
+		SR_KEMIP_INT, ki_e911_is_emergency_cc,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_dereference"),
+		SR_KEMIP_INT, ki_e911_dereference,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_is_psap_callback"),
+		SR_KEMIP_INT, ki_e911_is_psap_callback,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("e911_check"),
+		SR_KEMIP_INT, ki_e911_check,
+		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_get"),

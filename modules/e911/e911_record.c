@@ -23,9 +23,15 @@
  * messages name the offending field but never quote a value, because values
  * are personal data.
  *
+ * Answers of other shapes are read through a field map (RFC 6901 JSON
+ * pointers per field): the mapped values are first placed where contract v1
+ * has them, in a new JSON document, and that document goes through the same
+ * builder, so there is one set of rules for both paths.
+ *
  * This file is part of the module's pure core: no Kamailio headers.
  */
 
+#include "e911_net.h"
 #include "e911_record.h"
 #include "e911_pidf.h"
 
@@ -508,6 +514,56 @@ static int parse_max_age(rec_builder_t *b, const json_t *v)
 	return 0;
 }
 
+/* Whether s[0..n) is a usable endpoint_id: 1..E911_ENDPOINT_ID_MAX
+ * characters of A-Z a-z 0-9 . _ - (safe in a SIP user part and header). */
+static int endpoint_id_ok(const char *s, size_t n)
+{
+	if(n == 0 || n > E911_ENDPOINT_ID_MAX)
+		return 0;
+	for(size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if(!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+				   || (c >= '0' && c <= '9') || c == '.' || c == '_'
+				   || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* "endpoint_id": a string or integer of endpoint_id_ok() characters; ""
+ * leaves it absent, anything else rejects the record (it is meant for a SIP
+ * header, and a wrong one would key the wrong pre-validated location). */
+static int parse_endpoint_id(rec_builder_t *b, const json_t *v)
+{
+	char num[32];
+	const char *s;
+	size_t n;
+
+	if(v == NULL || json_is_null(v))
+		return 0;
+	if(json_is_string(v)) {
+		s = json_string_value(v);
+		n = json_string_length(v);
+	} else if(json_is_integer(v) && json_integer_value(v) >= 0) {
+		n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+				json_integer_value(v));
+		s = num;
+	} else {
+		return rec_fail(b, "endpoint_id: expected a string");
+	}
+	if(n == 0)
+		return 0;
+	if(!endpoint_id_ok(s, n))
+		return rec_fail(b,
+				"endpoint_id: expected 1 to %d characters of A-Z a-z 0-9 . _ -",
+				E911_ENDPOINT_ID_MAX);
+	memcpy(b->val[E911_F_ENDPOINT_ID], s, n);
+	b->val[E911_F_ENDPOINT_ID][n] = '\0';
+	b->len[E911_F_ENDPOINT_ID] = (uint16_t)n;
+	return 0;
+}
+
 /* Whether the builder holds at least one civic value. */
 static int has_civic(const rec_builder_t *b)
 {
@@ -515,6 +571,66 @@ static int has_civic(const rec_builder_t *b)
 		if(b->len[f] > 0)
 			return 1;
 	}
+	return 0;
+}
+
+/* "site": {"multi_floor": bool, "multi_unit": bool} - whether in-building
+ * detail is needed for the location to be dispatchable. */
+static int parse_site(rec_builder_t *b, const json_t *v)
+{
+	const json_t *f;
+
+	if(v == NULL || json_is_null(v))
+		return 0;
+	if(!json_is_object(v))
+		return rec_fail(b, "site: expected an object");
+	f = json_object_get(v, "multi_floor");
+	if(f && !json_is_null(f) && !json_is_boolean(f))
+		return rec_fail(b, "site.multi_floor: expected true or false");
+	if(json_is_true(f))
+		b->flags |= E911_REC_MULTI_FLOOR;
+	f = json_object_get(v, "multi_unit");
+	if(f && !json_is_null(f) && !json_is_boolean(f))
+		return rec_fail(b, "site.multi_unit: expected true or false");
+	if(json_is_true(f))
+		b->flags |= E911_REC_MULTI_UNIT;
+	return 0;
+}
+
+/* "networks": the networks the device was registered from, an array of
+ * CIDR prefixes, kept joined by ',' (at most E911_VALUE_MAX bytes). */
+static int parse_networks(rec_builder_t *b, const json_t *v)
+{
+	char err[64];
+	size_t i;
+	size_t n = 0;
+	size_t len;
+	const char *s;
+	const json_t *item;
+
+	if(v == NULL || json_is_null(v))
+		return 0;
+	if(!json_is_array(v))
+		return rec_fail(b, "networks: expected an array of CIDR prefixes");
+	json_array_foreach(v, i, item)
+	{
+		if(!json_is_string(item))
+			return rec_fail(b, "networks[%zu]: expected a string", i);
+		s = json_string_value(item);
+		len = json_string_length(item);
+		if(len == 0 || memchr(s, ',', len) != NULL
+				|| e911_net_list_check(s, err, sizeof(err)) != 1)
+			return rec_fail(b, "networks[%zu]: not a CIDR prefix", i);
+		if(n + len + 1 > E911_VALUE_MAX)
+			return rec_fail(
+					b, "networks: longer than %d bytes", E911_VALUE_MAX);
+		if(n > 0)
+			b->val[E911_F_NETWORKS][n++] = ',';
+		memcpy(b->val[E911_F_NETWORKS] + n, s, len);
+		n += len;
+	}
+	b->val[E911_F_NETWORKS][n] = '\0';
+	b->len[E911_F_NETWORKS] = (uint16_t)n;
 	return 0;
 }
 
@@ -538,6 +654,11 @@ static int build_from_json(rec_builder_t *b, const json_t *root)
 		return -1;
 	parse_updated(b, json_object_get(root, "updated_at"));
 	if(parse_max_age(b, json_object_get(root, "max_age")) < 0)
+		return -1;
+	if(parse_endpoint_id(b, json_object_get(root, "endpoint_id")) < 0)
+		return -1;
+	if(parse_site(b, json_object_get(root, "site")) < 0
+			|| parse_networks(b, json_object_get(root, "networks")) < 0)
 		return -1;
 	if(!has_civic(b) && !(b->flags & E911_REC_HAS_GEO))
 		return rec_fail(b, "record has neither civic nor geo");
@@ -606,8 +727,313 @@ static void json_fail(rec_builder_t *b, const json_error_t *jerr)
 			jerr->column, text);
 }
 
+/* ---- field maps ---- */
+
+/* One field-map entry: where the value is (the pointer's reference tokens,
+ * unescaped, back to back, each NUL-terminated) and where it goes in a
+ * contract-v1 answer (parent object, or NULL for the top level, and
+ * member name). */
+typedef struct fm_entry
+{
+	const char *parent;
+	const char *member;
+	int ntok;
+	char tok[E911_POINTER_MAX + 1];
+} fm_entry_t;
+
+struct e911_fieldmap
+{
+	int n;
+	fm_entry_t e[E911_FIELDMAP_MAX];
+};
+
+/* The non-civic targets and their place in contract v1. */
+static const struct
+{
+	const char *name;
+	const char *parent;
+	const char *member;
+} fm_targets[] = {{"key", NULL, "key"}, {"callback", NULL, "callback"},
+		{"route", "route", "uri"}, {"lat", "geo", "lat"}, {"lon", "geo", "lon"},
+		{"radius_m", "geo", "radius_m"}, {"validated", NULL, "validated"},
+		{"updated_at", NULL, "updated_at"}, {"max_age", NULL, "max_age"},
+		{"endpoint_id", NULL, "endpoint_id"}};
+
+/* Writes an error about entry i of a field map; returns -1. */
+static int fm_fail(char *err, size_t errlen, int i, const char *fmt, ...)
+		__attribute__((format(printf, 4, 5)));
+
+static int fm_fail(char *err, size_t errlen, int i, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if(err != NULL && errlen > 0)
+		snprintf(err, errlen, "field map entry %d: %s", i, why);
+	return -1;
+}
+
+/* Sets e's destination from a target name. Returns 0, or -1 when the name
+ * is not a target. */
+static int fm_set_target(fm_entry_t *e, const char *name, size_t n)
+{
+	int f = e911_civic_field(name, n);
+
+	if(f >= 0) {
+		e->parent = "civic";
+		e->member = civic_names[f];
+		return 0;
+	}
+	for(size_t i = 0; i < sizeof(fm_targets) / sizeof(fm_targets[0]); i++) {
+		if(strlen(fm_targets[i].name) == n
+				&& memcmp(fm_targets[i].name, name, n) == 0) {
+			e->parent = fm_targets[i].parent;
+			e->member = fm_targets[i].member;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Parses an RFC 6901 pointer p[0..n) into e's tokens. Returns 0, or -1
+ * with the reason in why. */
+static int fm_set_pointer(
+		fm_entry_t *e, const char *p, size_t n, char *why, size_t whylen)
+{
+	size_t o = 0;
+
+	if(n == 0 || p[0] != '/') {
+		snprintf(why, whylen, "a JSON pointer starts with '/'");
+		return -1;
+	}
+	if(n > E911_POINTER_MAX) {
+		snprintf(why, whylen, "JSON pointer longer than %d characters",
+				E911_POINTER_MAX);
+		return -1;
+	}
+	e->ntok = 0;
+	for(size_t i = 0; i < n; i++) {
+		if(p[i] == '/') {
+			if(i > 0)
+				e->tok[o++] = '\0';
+			e->ntok++;
+		} else if(p[i] == '~') {
+			if(i + 1 == n || (p[i + 1] != '0' && p[i + 1] != '1')) {
+				snprintf(why, whylen,
+						"invalid escape in JSON pointer (~0 is '~', ~1 is "
+						"'/')");
+				return -1;
+			}
+			e->tok[o++] = p[i + 1] == '0' ? '~' : '/';
+			i++;
+		} else if(p[i] == '\0' || (unsigned char)p[i] < 0x20) {
+			snprintf(why, whylen, "control character in JSON pointer");
+			return -1;
+		} else {
+			e->tok[o++] = p[i];
+		}
+	}
+	e->tok[o] = '\0';
+	return 0;
+}
+
+/* Trims blanks around s[0..*n); returns the new start. */
+static const char *fm_trim(const char *s, size_t *n)
+{
+	while(*n > 0
+			&& (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n')) {
+		s++;
+		(*n)--;
+	}
+	while(*n > 0
+			&& (s[*n - 1] == ' ' || s[*n - 1] == '\t' || s[*n - 1] == '\r'
+					|| s[*n - 1] == '\n'))
+		(*n)--;
+	return s;
+}
+
+e911_fieldmap_t *e911_fieldmap_parse(const char *spec, char *err, size_t errlen)
+{
+	e911_fieldmap_t *fm;
+	const char *p = spec;
+	const char *end;
+	const char *item;
+	const char *eq;
+	const char *name;
+	const char *ptr;
+	size_t len;
+	size_t nlen;
+	size_t plen;
+	char why[128];
+	int i = 0;
+
+	if(err != NULL && errlen > 0)
+		err[0] = '\0';
+	fm = calloc(1, sizeof(*fm));
+	if(fm == NULL) {
+		if(err != NULL && errlen > 0)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	while(p != NULL && *p != '\0') {
+		fm_entry_t *e = &fm->e[fm->n];
+
+		end = strchr(p, ';');
+		len = end ? (size_t)(end - p) : strlen(p);
+		item = fm_trim(p, &len);
+		p = end ? end + 1 : NULL;
+		if(len == 0)
+			continue;
+		i++;
+		if(fm->n == E911_FIELDMAP_MAX) {
+			fm_fail(err, errlen, i, "more than %d entries", E911_FIELDMAP_MAX);
+			goto fail;
+		}
+		eq = memchr(item, '=', len);
+		if(eq == NULL) {
+			fm_fail(err, errlen, i, "expected field=/pointer");
+			goto fail;
+		}
+		nlen = (size_t)(eq - item);
+		name = fm_trim(item, &nlen);
+		plen = len - (size_t)(eq + 1 - item);
+		ptr = fm_trim(eq + 1, &plen);
+		if(fm_set_target(e, name, nlen) < 0) {
+			fm_fail(err, errlen, i, "unknown field '%.*s'",
+					(int)(nlen > 32 ? 32 : nlen), name);
+			goto fail;
+		}
+		for(int k = 0; k < fm->n; k++) {
+			const char *kp = fm->e[k].parent;
+
+			if((kp == NULL) == (e->parent == NULL)
+					&& (kp == NULL || strcmp(kp, e->parent) == 0)
+					&& strcmp(fm->e[k].member, e->member) == 0) {
+				fm_fail(err, errlen, i, "field '%.*s' mapped twice", (int)nlen,
+						name);
+				goto fail;
+			}
+		}
+		if(fm_set_pointer(e, ptr, plen, why, sizeof(why)) < 0) {
+			fm_fail(err, errlen, i, "%.*s: %s", (int)(nlen > 32 ? 32 : nlen),
+					name, why);
+			goto fail;
+		}
+		fm->n++;
+	}
+	if(fm->n == 0) {
+		if(err != NULL && errlen > 0)
+			snprintf(err, errlen, "field map is empty");
+		goto fail;
+	}
+	return fm;
+
+fail:
+	free(fm);
+	return NULL;
+}
+
+void e911_fieldmap_free(e911_fieldmap_t *fm)
+{
+	free(fm);
+}
+
+/* Whether token t is an RFC 6901 array index ("0" or digits without a
+ * leading zero) below size; *idx gets it. */
+static int fm_array_index(const char *t, size_t size, size_t *idx)
+{
+	size_t v = 0;
+	size_t n = strlen(t);
+
+	if(n == 0 || n > 9 || (n > 1 && t[0] == '0'))
+		return 0;
+	for(size_t i = 0; i < n; i++) {
+		if(t[i] < '0' || t[i] > '9')
+			return 0;
+		v = v * 10 + (size_t)(t[i] - '0');
+	}
+	if(v >= size)
+		return 0;
+	*idx = v;
+	return 1;
+}
+
+/* The value e's pointer refers to in root, or NULL when it leads nowhere
+ * (a missing member, an index out of range, a scalar on the way). */
+static json_t *fm_resolve(const fm_entry_t *e, json_t *root)
+{
+	const char *t = e->tok;
+	json_t *v = root;
+	size_t idx;
+
+	for(int i = 0; i < e->ntok && v != NULL; i++) {
+		if(json_is_object(v))
+			v = json_object_get(v, t);
+		else if(json_is_array(v) && fm_array_index(t, json_array_size(v), &idx))
+			v = json_array_get(v, idx);
+		else
+			v = NULL;
+		t += strlen(t) + 1;
+	}
+	return v;
+}
+
+/* Builds the contract-v1 answer fm describes from root (which it releases):
+ * every mapped value that exists is placed where contract v1 has it, so the
+ * contract's own checks apply to it. Returns the new document, or NULL with
+ * the error set. */
+static json_t *fm_apply(
+		rec_builder_t *b, const e911_fieldmap_t *fm, json_t *root)
+{
+	json_t *doc = NULL;
+	json_t *parent;
+	json_t *v;
+	int fail = 0;
+
+	if(!json_is_object(root) && !json_is_array(root)) {
+		rec_fail(b, "answer is not a JSON object");
+		goto out;
+	}
+	doc = json_object();
+	for(int i = 0; doc != NULL && !fail && i < fm->n; i++) {
+		const fm_entry_t *e = &fm->e[i];
+
+		v = fm_resolve(e, root);
+		if(v == NULL)
+			continue;
+		parent = doc;
+		if(e->parent != NULL) {
+			parent = json_object_get(doc, e->parent);
+			if(parent == NULL) {
+				parent = json_object();
+				if(json_object_set_new(doc, e->parent, parent) < 0)
+					parent = NULL;
+			}
+		}
+		if(parent == NULL || json_object_set(parent, e->member, v) < 0)
+			fail = 1;
+	}
+	if(doc == NULL || fail) {
+		json_decref(doc);
+		doc = NULL;
+		rec_fail(b, "out of memory");
+	}
+out:
+	json_decref(root);
+	return doc;
+}
+
 e911_record_t *e911_record_parse(
 		const char *json, size_t len, char *err, size_t errlen)
+{
+	return e911_record_parse_mapped(json, len, NULL, err, errlen);
+}
+
+e911_record_t *e911_record_parse_mapped(const char *json, size_t len,
+		const e911_fieldmap_t *fm, char *err, size_t errlen)
 {
 	rec_builder_t *b;
 	json_t *root;
@@ -639,7 +1065,9 @@ e911_record_t *e911_record_parse(
 		json_fail(b, &jerr);
 		goto out;
 	}
-	if(build_from_json(b, root) == 0)
+	if(fm != NULL)
+		root = fm_apply(b, fm, root);
+	if(root != NULL && build_from_json(b, root) == 0)
 		rec = builder_finish(b);
 	json_decref(root);
 	/* kept, but with values left out: say which (never the values) */
@@ -864,7 +1292,8 @@ char *e911_record_to_json(const e911_record_t *rec)
 	if(root == NULL)
 		return NULL;
 	if(json_add_field(root, "key", rec, E911_F_KEY) < 0
-			|| json_add_field(root, "callback", rec, E911_F_CALLBACK) < 0)
+			|| json_add_field(root, "callback", rec, E911_F_CALLBACK) < 0
+			|| json_add_field(root, "endpoint_id", rec, E911_F_ENDPOINT_ID) < 0)
 		fail = 1;
 	sub = civic_to_json(rec, &fail);
 	if(sub != NULL && json_object_set_new(root, "civic", sub) < 0)
@@ -885,6 +1314,27 @@ char *e911_record_to_json(const e911_record_t *rec)
 		fail = 1;
 	if(json_add_field(root, "updated_at", rec, E911_F_UPDATED) < 0)
 		fail = 1;
+	if((rec->flags & (E911_REC_MULTI_FLOOR | E911_REC_MULTI_UNIT))
+			&& json_object_set_new(root, "site",
+					   json_pack("{s:b,s:b}", "multi_floor",
+							   (rec->flags & E911_REC_MULTI_FLOOR) != 0,
+							   "multi_unit",
+							   (rec->flags & E911_REC_MULTI_UNIT) != 0))
+					   < 0)
+		fail = 1;
+	if(e911_rec_get(rec, E911_F_NETWORKS) != NULL) {
+		const char *p = e911_rec_get(rec, E911_F_NETWORKS);
+		const char *c;
+		json_t *arr = json_array();
+		while(arr && p && *p) {
+			c = strchr(p, ',');
+			json_array_append_new(
+					arr, json_stringn(p, c ? (size_t)(c - p) : strlen(p)));
+			p = c ? c + 1 : NULL;
+		}
+		if(arr == NULL || json_object_set_new(root, "networks", arr) < 0)
+			fail = 1;
+	}
 	if(rec->max_age >= 0
 			&& json_object_set_new(root, "max_age", json_integer(rec->max_age))
 					   < 0)

@@ -9,7 +9,8 @@
 /*
  * A location record is the caller's dispatchable location as the location
  * service gave it, checked and normalised: RFC 5139 civic elements, optional
- * coordinates, callback number, routing target and freshness hints.
+ * coordinates, callback number, routing target, provider endpoint id and
+ * freshness hints.
  *
  * A record is one flat, position-independent block: a fixed header followed
  * by a pool of NUL-terminated strings addressed by 16-bit offsets. Copying a
@@ -72,6 +73,8 @@ typedef enum e911_field
 	E911_F_CALLBACK,			/* callback number, E.164: '+' digits */
 	E911_F_ROUTE,				/* route.uri: sip/sips/tel/urn URI */
 	E911_F_UPDATED,				/* updated_at as given (RFC 3339) */
+	E911_F_ENDPOINT_ID,			/* provider-assigned endpoint id */
+	E911_F_NETWORKS,			/* registered networks, CIDRs joined by ',' */
 	E911_F_COUNT
 } e911_field_t;
 
@@ -80,6 +83,8 @@ typedef enum e911_field
 #define E911_REC_HAS_RADIUS (1u << 1)	 /* radius_m > 0 */
 #define E911_REC_VALIDATED (1u << 2)	 /* "validated": true */
 #define E911_REC_VALIDATED_SET (1u << 3) /* "validated" was present */
+#define E911_REC_MULTI_FLOOR (1u << 4)	 /* site.multi_floor: true */
+#define E911_REC_MULTI_UNIT (1u << 5)	 /* site.multi_unit: true */
 
 /* A record larger than this (header and pool) is rejected as malformed. */
 #define E911_REC_MAX_SIZE 16384
@@ -87,6 +92,11 @@ typedef enum e911_field
 #define E911_VALUE_MAX 255
 /* Largest accepted location-service answer (contract: 64 KiB). */
 #define E911_BODY_MAX 65536
+/* Longest endpoint_id: 1..64 characters of A-Z a-z 0-9 . _ - */
+#define E911_ENDPOINT_ID_MAX 64
+/* Most entries in a field map, and longest JSON pointer in one. */
+#define E911_FIELDMAP_MAX 64
+#define E911_POINTER_MAX 255
 
 typedef struct e911_record
 {
@@ -120,12 +130,51 @@ int e911_civic_field(const char *name, size_t len);
  * a newly malloc()ed record (free() it). Applies the contract's
  * normalisation: country upper-cased or dropped, CR/LF/TAB to spaces, other
  * control characters removed, numbers to decimal text, callback to E.164.
+ * "endpoint_id" (a string or integer of 1..64 characters of A-Z a-z 0-9
+ * . _ -) is the provider-assigned endpoint identifier; any other value
+ * rejects the record, because it is meant for a SIP header.
  * On error returns NULL and writes one human-readable reason (that never
  * contains a location value) into err. On success err is empty, or says
  * which values were left out (an unusable country or callback) so the
  * caller can warn. */
 e911_record_t *e911_record_parse(
 		const char *json, size_t len, char *err, size_t errlen);
+
+/*
+ * Field maps let the module read location services whose answers are not
+ * shaped like contract v1. A map names, for each record field it fills, the
+ * RFC 6901 JSON pointer of its value in the answer:
+ *
+ *     HNO=/house_number;RD=/street_name;A3=/locality;PC=/postal_code;
+ *     country=/country_code;callback=/phone;route=/routing/uri
+ *
+ * Entries are separated by ';' (blanks around entries and around '=' are
+ * ignored; a pointer cannot contain ';'). A target is an RFC 5139/6848
+ * civic element name (case-sensitive: "country", "A1", "HNO", ...) or one
+ * of key, callback, route, lat, lon, radius_m, validated, updated_at,
+ * max_age, endpoint_id; each at most once. A pointer is "/" followed by
+ * reference tokens separated by "/", where "~1" stands for "/" and "~0"
+ * for "~" (any other "~" is an error); a token of digits indexes an array
+ * ("0", "12"; no leading zeros). A pointer that leads nowhere leaves its
+ * field absent; only mapped fields are read.
+ */
+typedef struct e911_fieldmap e911_fieldmap_t;
+
+/* Parses a field-map spec into a malloc()ed map (e911_fieldmap_free()), or
+ * returns NULL with a reason in err. */
+e911_fieldmap_t *e911_fieldmap_parse(
+		const char *spec, char *err, size_t errlen);
+
+/* Frees a field map; NULL is ignored. */
+void e911_fieldmap_free(e911_fieldmap_t *fm);
+
+/* Like e911_record_parse() (same errors and warnings), with each mapped
+ * field read from where fm points: the values are checked and normalised
+ * exactly as contract v1's (the same code does it), so an answer read
+ * through a map and the equivalent contract-v1 answer give byte-identical
+ * records. fm NULL means contract v1. */
+e911_record_t *e911_record_parse_mapped(const char *json, size_t len,
+		const e911_fieldmap_t *fm, char *err, size_t errlen);
 
 /* Checks a URI for use as a Request-URI: sip:, sips:, tel: or urn:, at most
  * 255 bytes, no whitespace, control characters, '<', '>' or '"'.
@@ -139,7 +188,8 @@ int e911_uri_check(const char *uri, size_t len);
 int e911_e164_normalize(const char *in, size_t len, char *out, size_t outlen);
 
 /* Serialises a record back to contract-v1 JSON (used by the snapshot file
- * and the RPC). Returns a malloc()ed NUL-terminated string or NULL. */
+ * and the RPC), endpoint_id included. Returns a malloc()ed NUL-terminated
+ * string or NULL. */
 char *e911_record_to_json(const e911_record_t *rec);
 
 /* Returns a malloc()ed copy of rec (rec->size bytes), or NULL. */

@@ -29,9 +29,11 @@
 #include "../../core/dset.h"
 #include "../../core/mem/mem.h"
 #include "../../core/parser/parse_content.h"
+#include "../../core/parser/parse_from.h"
 #include "../../core/usr_avp.h"
 
 #include "e911_audit.h"
+#include "e911_conv.h"
 #include "e911_dial.h"
 #include "e911_mime.h"
 #include "e911_mod.h"
@@ -258,7 +260,7 @@ static int memo_load(rewrite_memo_t *m)
  * Geolocation header. */
 static int lumps_have_location(struct lump *l, int depth)
 {
-	static const char geo[] = "Geolocation: <cid:";
+	static const char geo[] = "Geolocation-Routing: ";
 
 	for(; l && depth < 64; l = l->next) {
 		if(l->op == LUMP_ADD && l->len >= (int)sizeof(geo) - 1
@@ -286,6 +288,58 @@ static int route_fallback(sip_msg_t *msg)
 	return E911_ROUTED_FALLBACK;
 }
 
+/* Puts the record's provider endpoint id where endpoint_id_to says: the
+ * From user ("from"), the PAI ("pai": handled with the PAI), or a named
+ * header. Returns 0 or -1. */
+static int place_endpoint_id(
+		sip_msg_t *msg, const char *id, char *hdrs, int *hlen, int size)
+{
+	struct to_body *from;
+	struct lump *anchor;
+	char *buf;
+	int n = strlen(id);
+
+	if(e911_rcfg.endpoint_to == E911_EPID_HEADER) {
+		*hlen += snprintf(hdrs + *hlen, size - *hlen, "%.*s: %s\r\n",
+				e911_rcfg.endpoint_header.len, e911_rcfg.endpoint_header.s, id);
+		return 0;
+	}
+	if(e911_rcfg.endpoint_to != E911_EPID_FROM)
+		return 0;
+	if(parse_from_header(msg) < 0 || parse_from_uri(msg) == NULL)
+		return -1;
+	from = get_from(msg);
+	if(from->parsed_uri.user.len <= 0)
+		return -1;
+	anchor = del_lump(msg, from->parsed_uri.user.s - msg->buf,
+			from->parsed_uri.user.len, 0);
+	buf = anchor ? pkg_malloc(n) : NULL;
+	if(buf == NULL)
+		return -1;
+	memcpy(buf, id, n);
+	if(insert_new_lump_after(anchor, buf, n, 0) == NULL) {
+		pkg_free(buf);
+		return -1;
+	}
+	return 0;
+}
+
+/* The caller's From user, for the PSAP-callback memory. */
+static void remember_caller(sip_msg_t *msg, const char *cb)
+{
+	struct to_body *from;
+
+	if(cb) {
+		e911_callback_remember(cb, strlen(cb));
+		return;
+	}
+	if(parse_from_header(msg) == 0 && parse_from_uri(msg) != NULL) {
+		from = get_from(msg);
+		e911_callback_remember(
+				from->parsed_uri.user.s, from->parsed_uri.user.len);
+	}
+}
+
 static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		const rewrite_memo_t *reuse)
 {
@@ -295,17 +349,35 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	e911_mime_edit_t ed;
 	char err[128];
 	char cid[256];
+	char ref[512];
 	char part_hdrs[512];
-	char hdrs[1024];
+	char hdrs[2048];
 	int plen;
 	int hlen;
-	int n;
+	int n = 0;
 	int tries;
+	int by_value;
+	int by_ref;
+	int use_device;
 	const char *cb;
+	const char *epid;
 	str body;
 	str ctype = {NULL, 0};
 	str ruri;
 	int body_off;
+
+	memset(&ed, 0, sizeof(ed));
+	use_device = e911_device_location(msg, NULL) > 0 && e911_ccfg.prefer_device;
+	by_value = !use_device && (e911_ccfg.mode & E911_MODE_VALUE);
+	by_ref = !use_device && (e911_ccfg.mode & E911_MODE_REFERENCE);
+	if(by_ref
+			&& e911_reference_issue(loc->key, loc->rec, ref, sizeof(ref)) < 0) {
+		LM_WARN("e911: no location reference for key '%s': sending the "
+				"location by value\n",
+				loc->key);
+		by_ref = 0;
+		by_value = 1;
+	}
 
 	opts.domain = e911_rcfg.domain.s;
 	if(reuse) {
@@ -317,48 +389,69 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	memo.key.s = loc->key;
 	memo.key.len = strlen(loc->key);
-	opts.now = (time_t)memo.now;
-	opts.retention_s = 86400;
-	plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
-	if(plen < 0) {
-		LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
-		return E911_ROUTE_FAILED;
-	}
-
 	n = snprintf(cid, sizeof(cid), "%s@%.*s", memo.cid_rand,
 			e911_rcfg.domain.len, e911_rcfg.domain.s);
 	if(n < 0 || n >= (int)sizeof(cid))
 		return E911_ROUTE_FAILED;
-	n = snprintf(part_hdrs, sizeof(part_hdrs),
-			"Content-Type: application/pidf+xml\r\n"
-			"Content-ID: <%s>\r\n"
-			"Content-Disposition: by-reference;handling=optional\r\n",
-			cid);
-	if(n < 0 || n >= (int)sizeof(part_hdrs))
-		return E911_ROUTE_FAILED;
 
 	msg_body(msg, &body);
-	if(body.len > 0 && msg->content_type)
-		ctype = msg->content_type->body;
-	for(tries = 0; tries < 4; tries++) {
-		if(tries > 0 || memo.token[0] == '\0')
-			random_hex(memo.token, RAND_HEX / 2);
-		if(e911_mime_add_part(ctype.s, ctype.len, body.s, body.len, part_hdrs,
-				   n, pidf_buf, plen, memo.token, &ed, err, sizeof(err))
-				== 0)
-			break;
-	}
-	if(tries == 4) {
-		LM_ERR("e911: cannot add the location to the body: %s\n", err);
-		return E911_ROUTE_FAILED;
+	if(by_value) {
+		opts.now = (time_t)memo.now;
+		opts.retention_s = 86400;
+		plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
+		if(plen < 0) {
+			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
+			return E911_ROUTE_FAILED;
+		}
+		n = snprintf(part_hdrs, sizeof(part_hdrs),
+				"Content-Type: application/pidf+xml\r\n"
+				"Content-ID: <%s>\r\n"
+				"Content-Disposition: by-reference;handling=optional\r\n",
+				cid);
+		if(n < 0 || n >= (int)sizeof(part_hdrs))
+			return E911_ROUTE_FAILED;
+		if(body.len > 0 && msg->content_type)
+			ctype = msg->content_type->body;
+		for(tries = 0; tries < 4; tries++) {
+			if(tries > 0 || memo.token[0] == '\0')
+				random_hex(memo.token, RAND_HEX / 2);
+			if(e911_mime_add_part(ctype.s, ctype.len, body.s, body.len,
+					   part_hdrs, n, pidf_buf, plen, memo.token, &ed, err,
+					   sizeof(err))
+					== 0)
+				break;
+		}
+		if(tries == 4) {
+			LM_ERR("e911: cannot add the location to the body: %s\n", err);
+			return E911_ROUTE_FAILED;
+		}
+	} else if(memo.token[0] == '\0') {
+		random_hex(memo.token, RAND_HEX / 2);
 	}
 
-	/* headers: ours go after all existing ones */
-	hlen = snprintf(hdrs, sizeof(hdrs),
-			"Geolocation: <cid:%s>\r\nGeolocation-Routing: %s\r\n", cid,
+	/* headers: ours go after all existing ones, Geolocation-Routing first
+	 * (it marks our rewrite, see lumps_have_location) */
+	hlen = snprintf(hdrs, sizeof(hdrs), "Geolocation-Routing: %s\r\n",
 			e911_rcfg.geolocation_routing ? "yes" : "no");
+	if(by_value || by_ref) {
+		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "Geolocation: ");
+		if(by_value)
+			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "<cid:%s>", cid);
+		if(by_ref)
+			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "%s<%s>",
+					by_value ? ", " : "", ref);
+		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "\r\n");
+	}
+	if(by_ref)
+		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
+				"Supported: geolocation-http\r\n");
 	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
-	if(cb) {
+	epid = e911_rec_get(loc->rec, E911_F_ENDPOINT_ID);
+	if(epid && e911_rcfg.endpoint_to == E911_EPID_PAI) {
+		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
+				"P-Asserted-Identity: <sip:%s@%.*s>\r\n", epid,
+				e911_rcfg.domain.len, e911_rcfg.domain.s);
+	} else if(cb) {
 		if(e911_rcfg.callback_tel)
 			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
 					"P-Asserted-Identity: <tel:%s>\r\n", cb);
@@ -369,6 +462,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	hlen += snprintf(
 			hdrs + hlen, sizeof(hdrs) - hlen, "Priority: emergency\r\n");
+	if(epid && place_endpoint_id(msg, epid, hdrs, &hlen, sizeof(hdrs)) < 0)
+		LM_WARN("e911: cannot place the endpoint id for key '%s'\n", loc->key);
 	if(ed.ctype[0])
 		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
 				"Content-Type: %s\r\n", ed.ctype);
@@ -391,7 +486,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	body_off = body.s ? (int)(body.s - msg->buf) : msg->len;
 	if(hdr_remove(msg, "Priority") < 0
 			|| hdr_remove(msg, "Geolocation-Routing") < 0
-			|| (cb && hdr_remove(msg, "P-Asserted-Identity") < 0)
+			|| ((cb || (epid && e911_rcfg.endpoint_to == E911_EPID_PAI))
+					&& hdr_remove(msg, "P-Asserted-Identity") < 0)
 			|| (ed.ctype[0] && msg->content_type
 					&& del_lump(msg, msg->content_type->name.s - msg->buf,
 							   msg->content_type->len, 0)
@@ -408,6 +504,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	e911_mime_edit_free(&ed);
 	memo_save(&memo);
 	note_route(loc, reason, &ruri);
+	if(!target)
+		remember_caller(msg, cb);
 	return E911_ROUTED_LOCATION;
 }
 
@@ -442,8 +540,10 @@ int e911_route_msg(sip_msg_t *msg)
 					"routing to the fallback\n");
 		update_stat(e911_st.fallback_routes, 1);
 		rc = route_fallback(msg);
-		if(rc == E911_ROUTED_FALLBACK)
+		if(rc == E911_ROUTED_FALLBACK) {
 			note_route(loc, "fallback", &e911_rcfg.fallback_route);
+			remember_caller(msg, NULL);
+		}
 	}
 	e911_audit_track(msg, loc);
 	return rc;

@@ -19,6 +19,12 @@
 #define E911_ROUTED_FALLBACK 2
 #define E911_ROUTE_FAILED -1
 
+/* endpoint_id_to */
+#define E911_EPID_NONE 0
+#define E911_EPID_PAI 1
+#define E911_EPID_FROM 2
+#define E911_EPID_HEADER 3
+
 typedef struct e911_route_cfg
 {
 	str default_route;
@@ -27,6 +33,8 @@ typedef struct e911_route_cfg
 	str domain;				 /* Content-ID and PAI host, PIDF entity */
 	int geolocation_routing; /* 1: Geolocation-Routing: yes */
 	int callback_tel;		 /* 1: PAI as tel:+1..., else sip:+1...@domain */
+	int endpoint_to;	 /* E911_EPID_*: where a record's endpoint_id goes */
+	str endpoint_header; /* its header name with E911_EPID_HEADER */
 } e911_route_cfg_t;
 
 extern e911_route_cfg_t e911_rcfg;

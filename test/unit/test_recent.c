@@ -1,0 +1,433 @@
+/*
+ * Unit tests: the PSAP-callback memory (modules/e911/e911_recent.c) over
+ * the shared-memory shim (shm_test.c).
+ *
+ * Data-driven (see test/data/recent/README.md): the number normalisation
+ * table and scenario scripts, one cmocka test per script. Table tests cover
+ * the bounds, memory accounting, a full table reused after everything
+ * expired, visibility across processes, and four forked processes hammering
+ * one table before its structure is checked by filling it to the brim.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e911_recent.h"
+#include "e911_shm.h"
+#include "shm_test.h"
+#include "testutil.h"
+
+#ifndef E911_TEST_DATA
+#error "E911_TEST_DATA must name the test/data directory"
+#endif
+
+#define RECENT_DATA E911_TEST_DATA "/recent"
+#define MAXF 6
+
+typedef struct data_case
+{
+	char path[1024];
+} data_case_t;
+
+/* Splits line at '|' into at most MAXF trimmed fields; returns how many. */
+static int split(char *line, char **f)
+{
+	int n = 0;
+	char *p = line;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	while(n < MAXF) {
+		char *bar = strchr(p, '|');
+		char *end;
+
+		if(bar != NULL)
+			*bar = '\0';
+		while(*p == ' ' || *p == '\t')
+			p++;
+		end = p + strlen(p);
+		while(end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		f[n++] = p;
+		if(bar == NULL)
+			break;
+		p = bar + 1;
+	}
+	return n;
+}
+
+static void test_normalize(void **state)
+{
+	char line[512];
+	char *f[MAXF];
+	char out[E911_RECENT_DIGITS_MAX + 1];
+	int count = 0;
+	FILE *fp = fopen(RECENT_DATA "/normalize.txt", "r");
+
+	assert_non_null(fp);
+	while(fgets(line, sizeof(line), fp)) {
+		int rc;
+
+		if(line[0] == '#' || line[0] == '\n')
+			continue;
+		if(split(line, f) != 2)
+			fail_msg("normalize.txt: malformed line");
+		rc = e911_recent_normalize(f[1], strlen(f[1]), out, sizeof(out));
+		if(strcmp(f[0], "-") == 0) {
+			if(rc != -1)
+				fail_msg(
+						"'%s' normalised to %s, expected rejection", f[1], out);
+		} else {
+			if(rc < 0)
+				fail_msg("'%s' rejected, expected %s", f[1], f[0]);
+			assert_string_equal(out, f[0]);
+			assert_int_equal(rc, strlen(f[0]));
+		}
+		count++;
+	}
+	fclose(fp);
+	assert_true(count >= 20);
+	/* controls, a short buffer, NULL, the length honoured */
+	assert_int_equal(
+			e911_recent_normalize("+1312555\r\n0100", 15, out, 16), -1);
+	assert_int_equal(e911_recent_normalize("+13125550100", 12, out, 15), -1);
+	assert_int_equal(e911_recent_normalize(NULL, 0, out, 16), -1);
+	assert_int_equal(e911_recent_normalize("4100x", 4, out, 16), 4);
+	assert_string_equal(out, "4100");
+}
+
+static void test_scenario(void **state)
+{
+	const data_case_t *c = *state;
+	size_t allocs = e911_test_shm_allocs();
+	e911_recent_t *r = NULL;
+	char line[512];
+	char *f[MAXF];
+	int lineno = 0;
+	FILE *fp = fopen(c->path, "r");
+
+	assert_non_null(fp);
+	while(fgets(line, sizeof(line), fp)) {
+		int n;
+		long long got = 0;
+		long long want;
+
+		lineno++;
+		if(line[0] == '#' || line[0] == '\n')
+			continue;
+		n = split(line, f);
+		want = atoll(f[n - 1]);
+		if(strcmp(f[0], "new") == 0 && n == 2) {
+			e911_recent_destroy(r);
+			r = e911_recent_new((uint32_t)atol(f[1]));
+			assert_non_null(r);
+			continue;
+		}
+		if(r == NULL)
+			fail_msg("%s:%d: no table yet", c->path, lineno);
+		if(strcmp(f[0], "put") == 0 && n == 4)
+			got = e911_recent_put(r, f[1], strlen(f[1]), atoll(f[2]));
+		else if(strcmp(f[0], "check") == 0 && n == 4)
+			got = e911_recent_check(r, f[1], strlen(f[1]), atoll(f[2]));
+		else if(strcmp(f[0], "remove") == 0 && n == 3)
+			got = e911_recent_remove(r, f[1], strlen(f[1]));
+		else if(strcmp(f[0], "expire") == 0 && n == 3)
+			got = e911_recent_expire(r, atoll(f[1]));
+		else if(strcmp(f[0], "count") == 0 && n == 2)
+			got = e911_recent_count(r);
+		else
+			fail_msg("%s:%d: unknown operation", c->path, lineno);
+		if(got != want)
+			fail_msg("%s:%d: %s gave %lld, expected %lld", c->path, lineno,
+					f[0], got, want);
+	}
+	fclose(fp);
+	e911_recent_destroy(r);
+	assert_int_equal(e911_test_shm_allocs(), allocs);
+	assert_int_equal(e911_test_locks_held(), 0);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Runs every *.txt of dir (sorted) as one cmocka test of a group. */
+static int run_scenarios(const char *group, const char *dir)
+{
+	static char names[64][256];
+	static data_case_t cases[64];
+	struct CMUnitTest tests[64];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d = opendir(dir);
+
+	if(d == NULL) {
+		fprintf(stderr, "cannot list %s\n", dir);
+		return 1;
+	}
+	for(de = readdir(d); de != NULL && n < 64; de = readdir(d)) {
+		size_t len = strlen(de->d_name);
+
+		if(len < 5 || len >= sizeof(names[0])
+				|| strcmp(de->d_name + len - 4, ".txt") != 0)
+			continue;
+		memcpy(names[n++], de->d_name, len + 1);
+	}
+	closedir(d);
+	if(n == 0) {
+		fprintf(stderr, "no scenarios in %s\n", dir);
+		return 1;
+	}
+	qsort(names, n, sizeof(names[0]), cmp_names);
+	memset(tests, 0, sizeof(tests));
+	for(size_t i = 0; i < n; i++) {
+		snprintf(cases[i].path, sizeof(cases[i].path), "%s/%s", dir, names[i]);
+		tests[i].name = names[i];
+		tests[i].test_func = test_scenario;
+		tests[i].initial_state = &cases[i];
+	}
+	return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
+
+/* ---- table tests ---- */
+
+static void number(char *buf, size_t size, unsigned i)
+{
+	snprintf(buf, size, "+1312%07u", i);
+}
+
+static void test_bounds(void **state)
+{
+	size_t allocs = e911_test_shm_allocs();
+	e911_recent_t *r;
+	char num[32];
+
+	assert_null(e911_recent_new(0));
+	assert_null(e911_recent_new(E911_RECENT_MAX_ENTRIES + 1));
+	e911_recent_destroy(NULL);
+	assert_int_equal(e911_recent_put(NULL, "911", 3, 1), -1);
+	assert_int_equal(e911_recent_check(NULL, "911", 3, 1), -1);
+	assert_int_equal(e911_recent_remove(NULL, "911", 3), -1);
+	assert_int_equal(e911_recent_expire(NULL, 1), 0);
+	assert_int_equal(e911_recent_count(NULL), 0);
+
+	/* one entry: each put replaces the previous number */
+	r = e911_recent_new(1);
+	assert_non_null(r);
+	for(unsigned i = 0; i < 100; i++) {
+		number(num, sizeof(num), i);
+		assert_int_equal(e911_recent_put(r, num, strlen(num), 10), 0);
+		assert_int_equal(e911_recent_count(r), 1);
+		assert_int_equal(e911_recent_check(r, num, strlen(num), 0), 1);
+	}
+	number(num, sizeof(num), 98);
+	assert_int_equal(e911_recent_check(r, num, strlen(num), 0), 0);
+	e911_recent_destroy(r);
+	assert_int_equal(e911_test_shm_allocs(), allocs);
+
+	/* out of shared memory */
+	e911_test_shm_limit(e911_test_shm_used() + 1024);
+	assert_null(e911_recent_new(1000));
+	e911_test_shm_limit(E911_TEST_SHM_NOLIMIT);
+	assert_int_equal(e911_test_shm_allocs(), allocs);
+}
+
+/* A table used to its bound, then expired, holds max entries again. */
+static void test_full_cycles(void **state)
+{
+	const uint32_t max = 500;
+	e911_recent_t *r = e911_recent_new(max);
+	char num[32];
+
+	assert_non_null(r);
+	for(int round = 0; round < 3; round++) {
+		for(unsigned i = 0; i < 3 * max; i++) {
+			number(num, sizeof(num), round * 10000 + i);
+			assert_int_equal(
+					e911_recent_put(r, num, strlen(num), 100 + round), 0);
+		}
+		assert_int_equal(e911_recent_count(r), max);
+		/* the newest max survive, the others were evicted oldest first */
+		for(unsigned i = 0; i < 3 * max; i++) {
+			number(num, sizeof(num), round * 10000 + i);
+			assert_int_equal(e911_recent_check(r, num, strlen(num), 0),
+					i >= 2 * max ? 1 : 0);
+		}
+		assert_int_equal(e911_recent_expire(r, 100 + round), max);
+		assert_int_equal(e911_recent_count(r), 0);
+	}
+	e911_recent_destroy(r);
+	assert_int_equal(e911_test_shm_check(), 0);
+}
+
+/* A number put by one process is seen by another. */
+static void test_across_processes(void **state)
+{
+	e911_recent_t *r = e911_recent_new(64);
+	char num[32];
+	pid_t pid;
+	int status;
+
+	assert_non_null(r);
+	pid = fork();
+	assert_true(pid >= 0);
+	if(pid == 0) {
+		int bad = 0;
+
+		for(unsigned i = 0; i < 50; i++) {
+			number(num, sizeof(num), i);
+			bad += e911_recent_put(r, num, strlen(num), 1000) != 0;
+		}
+		_exit(bad == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for(unsigned i = 0; i < 50; i++) {
+		snprintf(num, sizeof(num), "tel:+1-312-%07u", i);
+		assert_int_equal(e911_recent_check(r, num, strlen(num), 999), 1);
+	}
+	assert_int_equal(e911_recent_count(r), 50);
+	e911_recent_destroy(r);
+}
+
+#define MP_PROCS 4
+#define MP_MAX 64
+#define MP_NUMBERS 200
+#define MP_SECONDS 1.0
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec)
+		   + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* One hammering process: random puts, checks, removes and expiries in
+ * every spelling; returns the number of contract violations seen. */
+static int mp_child(e911_recent_t *r, int64_t *clock, unsigned id)
+{
+	unsigned seed = 0x9e3779b9u * (id + 1);
+	struct timespec t0;
+	char num[64];
+	long ops;
+	int bad = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for(ops = 0; bad == 0; ops++) {
+		unsigned k = (unsigned)rand_r(&seed) % MP_NUMBERS;
+		unsigned op = (unsigned)rand_r(&seed) % 100;
+		int64_t now = __atomic_load_n(clock, __ATOMIC_RELAXED);
+		int rc;
+
+		if(ops % 256 == 0 && elapsed(&t0) >= MP_SECONDS)
+			break;
+		switch(rand_r(&seed) % 3) {
+			case 0:
+				snprintf(num, sizeof(num), "+1312%07u", k);
+				break;
+			case 1:
+				snprintf(num, sizeof(num), "tel:+1-312-%07u", k);
+				break;
+			default:
+				snprintf(num, sizeof(num), "sip:1312%07u@x;user=phone", k);
+				break;
+		}
+		if(op < 40) {
+			rc = e911_recent_put(
+					r, num, strlen(num), now + 1 + rand_r(&seed) % 20);
+			bad += rc != 0;
+		} else if(op < 85) {
+			rc = e911_recent_check(r, num, strlen(num), now);
+			bad += rc != 0 && rc != 1;
+		} else if(op < 95) {
+			rc = e911_recent_remove(r, num, strlen(num));
+			bad += rc != 0 && rc != 1;
+		} else if(op < 97) {
+			e911_recent_expire(r, now);
+		} else {
+			__atomic_add_fetch(clock, 1, __ATOMIC_RELAXED);
+		}
+		bad += e911_recent_count(r) > MP_MAX;
+	}
+	if(bad)
+		fprintf(stderr, "child %u: %d violations after %ld ops\n", id, bad,
+				ops);
+	return bad;
+}
+
+static void test_concurrency(void **state)
+{
+	size_t allocs = e911_test_shm_allocs();
+	e911_recent_t *r = e911_recent_new(MP_MAX);
+	int64_t *clock = e911_shm_malloc(sizeof(*clock));
+	pid_t pid[MP_PROCS];
+	char num[32];
+	uint32_t held;
+	int status;
+
+	assert_non_null(r);
+	assert_non_null(clock);
+	*clock = 1000;
+	for(unsigned i = 0; i < MP_PROCS; i++) {
+		pid[i] = fork();
+		assert_true(pid[i] >= 0);
+		if(pid[i] == 0)
+			_exit(mp_child(r, clock, i) == 0 ? 0 : 1);
+	}
+	for(unsigned i = 0; i < MP_PROCS; i++) {
+		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	assert_int_equal(e911_test_locks_held(), 0);
+	assert_true(e911_recent_count(r) <= MP_MAX);
+	/* the structure survived: everything expires, and then exactly
+	 * MP_MAX new numbers fit and are all found */
+	held = e911_recent_count(r);
+	assert_int_equal(e911_recent_expire(r, INT64_MAX), held);
+	assert_int_equal(e911_recent_count(r), 0);
+	for(unsigned i = 0; i < MP_MAX; i++) {
+		number(num, sizeof(num), 5000 + i);
+		assert_int_equal(e911_recent_put(r, num, strlen(num), 10), 0);
+	}
+	assert_int_equal(e911_recent_count(r), MP_MAX);
+	for(unsigned i = 0; i < MP_MAX; i++) {
+		number(num, sizeof(num), 5000 + i);
+		assert_int_equal(e911_recent_check(r, num, strlen(num), 0), 1);
+	}
+	e911_shm_free(clock);
+	e911_recent_destroy(r);
+	assert_int_equal(e911_test_shm_allocs(), allocs);
+	assert_int_equal(e911_test_shm_check(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+			cmocka_unit_test(test_normalize),
+			cmocka_unit_test(test_bounds),
+			cmocka_unit_test(test_full_cycles),
+			cmocka_unit_test(test_across_processes),
+			cmocka_unit_test(test_concurrency),
+	};
+	int failed = 0;
+
+	failed += run_scenarios("recent_scenarios", RECENT_DATA "/scenarios");
+	failed += cmocka_run_group_tests_name("recent_api", tests, NULL, NULL);
+	return failed ? 1 : 0;
+}
