@@ -153,29 +153,66 @@ static int token_ok(const char *token)
 	return 1;
 }
 
-int e911_mime_add_part(const char *ctype, size_t ctlen, const char *body,
-		size_t blen, const char *part_hdrs, size_t hlen, const char *part,
-		size_t plen, const char *token, e911_mime_edit_t *ed, char *err,
-		size_t errlen)
+/* Builds the parts' text: each part as delimiter, headers, CRLF, content;
+ * the first delimiter without its leading CRLF when bare (the body starts
+ * with it), then close ("" for none). Returns a malloc()ed blob or NULL. */
+static char *parts_blob(const char *b, int bare, const e911_mime_part_t *parts,
+		int n, const char *close, size_t *len)
+{
+	size_t blen = strlen(b);
+	size_t total = strlen(close) + 1;
+	size_t pos = 0;
+	char *out;
+	int i;
+
+	for(i = 0; i < n; i++)
+		total += blen + 6 + parts[i].hlen + 2 + parts[i].blen;
+	out = malloc(total);
+	if(out == NULL)
+		return NULL;
+	for(i = 0; i < n; i++) {
+		if(i > 0 || !bare) {
+			memcpy(out + pos, "\r\n", 2);
+			pos += 2;
+		}
+		memcpy(out + pos, "--", 2);
+		memcpy(out + pos + 2, b, blen);
+		memcpy(out + pos + 2 + blen, "\r\n", 2);
+		pos += blen + 4;
+		memcpy(out + pos, parts[i].hdrs, parts[i].hlen);
+		pos += parts[i].hlen;
+		memcpy(out + pos, "\r\n", 2);
+		pos += 2;
+		memcpy(out + pos, parts[i].body, parts[i].blen);
+		pos += parts[i].blen;
+	}
+	memcpy(out + pos, close, strlen(close) + 1);
+	pos += strlen(close);
+	*len = pos;
+	return out;
+}
+
+int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
+		size_t blen, const e911_mime_part_t *parts, int nparts,
+		const char *token, e911_mime_edit_t *ed, char *err, size_t errlen)
 {
 	char b[E911_BOUNDARY_MAX + 1];
-	char open[E911_BOUNDARY_MAX + 16];	/* "\r\n--B\r\n" */
 	char close[E911_BOUNDARY_MAX + 16]; /* "\r\n--B--\r\n" */
 	char first[E911_BOUNDARY_MAX + 160];
-	int olen;
-	int clen;
 	int flen;
 	long at;
 
 	memset(ed, 0, sizeof(*ed));
+	if(nparts < 1) {
+		snprintf(err, errlen, "no part to add");
+		return -1;
+	}
 	if(blen > 0 && is_multipart_mixed(ctype, ctlen)
 			&& e911_mime_boundary(ctype, ctlen, b, sizeof(b)) > 0) {
 		at = close_delimiter_at(body, blen, b);
 		if(at >= 0) {
-			/* sibling part, inserted before the closing delimiter */
-			olen = snprintf(open, sizeof(open), "\r\n--%s\r\n", b);
-			ed->suffix = concat(&ed->suffix_len, open, (size_t)olen, part_hdrs,
-					hlen, "\r\n", 2, part, plen);
+			/* sibling parts, inserted before the closing delimiter */
+			ed->suffix = parts_blob(b, 0, parts, nparts, "", &ed->suffix_len);
 			if(ed->suffix == NULL)
 				goto nomem;
 			ed->suffix_at = (size_t)at;
@@ -200,23 +237,14 @@ int e911_mime_add_part(const char *ctype, size_t ctlen, const char *body,
 		return -1;
 	}
 	snprintf(ed->ctype, sizeof(ed->ctype), "multipart/mixed;boundary=%s", b);
-	olen = snprintf(open, sizeof(open), "\r\n--%s\r\n", b);
-	clen = snprintf(close, sizeof(close), "\r\n--%s--\r\n", b);
+	snprintf(close, sizeof(close), "\r\n--%s--\r\n", b);
 
 	if(blen == 0) {
-		/* late offer: only our part */
-		ed->prefix = NULL;
+		/* late offer: only our parts */
 		ed->suffix_at = 0;
-		ed->suffix = concat(&ed->suffix_len, open + 2, (size_t)olen - 2,
-				part_hdrs, hlen, "\r\n", 2, part, plen);
+		ed->suffix = parts_blob(b, 1, parts, nparts, close, &ed->suffix_len);
 		if(ed->suffix == NULL)
 			goto nomem;
-		char *s = realloc(ed->suffix, ed->suffix_len + (size_t)clen + 1);
-		if(s == NULL)
-			goto nomem;
-		memcpy(s + ed->suffix_len, close, (size_t)clen + 1);
-		ed->suffix = s;
-		ed->suffix_len += (size_t)clen;
 		return 0;
 	}
 
@@ -228,16 +256,9 @@ int e911_mime_add_part(const char *ctype, size_t ctlen, const char *body,
 			b, (int)ctlen, ctype);
 	ed->prefix =
 			concat(&ed->prefix_len, first, (size_t)flen, "", 0, "", 0, "", 0);
-	ed->suffix = concat(&ed->suffix_len, open, (size_t)olen, part_hdrs, hlen,
-			"\r\n", 2, part, plen);
+	ed->suffix = parts_blob(b, 0, parts, nparts, close, &ed->suffix_len);
 	if(ed->prefix == NULL || ed->suffix == NULL)
 		goto nomem;
-	char *s = realloc(ed->suffix, ed->suffix_len + (size_t)clen + 1);
-	if(s == NULL)
-		goto nomem;
-	memcpy(s + ed->suffix_len, close, (size_t)clen + 1);
-	ed->suffix = s;
-	ed->suffix_len += (size_t)clen;
 	ed->suffix_at = blen;
 	return 0;
 
@@ -245,6 +266,17 @@ nomem:
 	e911_mime_edit_free(ed);
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+int e911_mime_add_part(const char *ctype, size_t ctlen, const char *body,
+		size_t blen, const char *part_hdrs, size_t hlen, const char *part,
+		size_t plen, const char *token, e911_mime_edit_t *ed, char *err,
+		size_t errlen)
+{
+	e911_mime_part_t p = {part_hdrs, hlen, part, plen};
+
+	return e911_mime_add_parts(
+			ctype, ctlen, body, blen, &p, 1, token, ed, err, errlen);
 }
 
 void e911_mime_edit_free(e911_mime_edit_t *ed)

@@ -49,6 +49,20 @@ int e911_mime_add_part(const char *ctype, size_t ctlen, const char *body,
 		size_t plen, const char *token, e911_mime_edit_t *ed, char *err,
 		size_t errlen);
 
+/* One part to add: its headers (each line ending CRLF) and content. */
+typedef struct e911_mime_part
+{
+	const char *hdrs;
+	size_t hlen;
+	const char *body;
+	size_t blen;
+} e911_mime_part_t;
+
+/* e911_mime_add_part() for several parts at once, added in order. */
+int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
+		size_t blen, const e911_mime_part_t *parts, int nparts,
+		const char *token, e911_mime_edit_t *ed, char *err, size_t errlen);
+
 /* Frees the insertions of ed. */
 void e911_mime_edit_free(e911_mime_edit_t *ed);
 

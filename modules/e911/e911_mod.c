@@ -76,6 +76,16 @@ static char *p_domain = "localhost";
 static char *p_callback_uri = "sip";
 static char *p_test_route = "";
 static char *p_location_mode = "value";
+static char *p_profile = "e911-trunk";
+static char *p_provider_name = "";
+static char *p_provider_id = "";
+static char *p_provider_id_series = "";
+static char *p_provider_type = "Service Provider";
+static char *p_provider_contact = "";
+static char *p_provider_language = "en";
+static char *p_service_environment = "";
+static char *p_service_type = "VOIP";
+static char *p_service_mobility = "Unknown";
 static char *p_location_preference = "service";
 static char *p_endpoint_id_to = "";
 static char *p_field_map = "";
@@ -173,6 +183,16 @@ static param_export_t params[] = {
 	{"callback_uri", PARAM_STRING, &p_callback_uri},
 	{"test_route", PARAM_STRING, &p_test_route},
 	{"location_mode", PARAM_STRING, &p_location_mode},
+	{"profile", PARAM_STRING, &p_profile},
+	{"provider_name", PARAM_STRING, &p_provider_name},
+	{"provider_id", PARAM_STRING, &p_provider_id},
+	{"provider_id_series", PARAM_STRING, &p_provider_id_series},
+	{"provider_type", PARAM_STRING, &p_provider_type},
+	{"provider_contact", PARAM_STRING, &p_provider_contact},
+	{"provider_language", PARAM_STRING, &p_provider_language},
+	{"service_environment", PARAM_STRING, &p_service_environment},
+	{"service_type", PARAM_STRING, &p_service_type},
+	{"service_mobility", PARAM_STRING, &p_service_mobility},
 	{"reference_base_url", PARAM_STRING, &e911_ccfg.reference_base},
 	{"reference_ttl", PARAM_INT, &e911_ccfg.reference_ttl},
 	{"reference_max", PARAM_INT, &e911_ccfg.reference_size},
@@ -386,6 +406,32 @@ static int mod_init(void)
 	} else {
 		LM_ERR("e911: modparam endpoint_id_to must be \"pai\", \"from\" "
 			   "or \"header:<Name>\"\n");
+		return -1;
+	}
+	if(strcasecmp(p_profile, "ng911") == 0) {
+		e911_rcfg.ng911 = 1;
+		e911_rcfg.provider.reference = "check@example";
+		e911_rcfg.provider.name = p_provider_name;
+		e911_rcfg.provider.id = p_provider_id;
+		e911_rcfg.provider.id_series = p_provider_id_series;
+		e911_rcfg.provider.type = p_provider_type;
+		e911_rcfg.provider.contact_uri = p_provider_contact;
+		e911_rcfg.provider.language = p_provider_language;
+		e911_rcfg.svcinfo.reference = "check@example";
+		e911_rcfg.svcinfo.environment = p_service_environment;
+		e911_rcfg.svcinfo.type = p_service_type;
+		e911_rcfg.svcinfo.mobility = p_service_mobility;
+		if(e911_providerinfo_check(&e911_rcfg.provider, err, sizeof(err)) < 0
+				|| e911_serviceinfo_check(&e911_rcfg.svcinfo, err, sizeof(err))
+						   < 0) {
+			LM_ERR("e911: profile ng911 needs provider_name, "
+				   "provider_contact (24/7 sip/tel URI) and valid provider_*/"
+				   "service_* values: %s\n",
+					err);
+			return -1;
+		}
+	} else if(strcasecmp(p_profile, "e911-trunk") != 0) {
+		LM_ERR("e911: modparam profile must be e911-trunk or ng911\n");
 		return -1;
 	}
 	if(strcasecmp(p_location_mode, "value") == 0) {

@@ -634,6 +634,29 @@ static int parse_networks(rec_builder_t *b, const json_t *v)
 	return 0;
 }
 
+/* "mobility": the RFC 7852 ServiceMobility of the device (FCC fixed /
+ * non-fixed): "Fixed", "Nomadic", "Mobile" or "Unknown". */
+static int parse_mobility(rec_builder_t *b, const json_t *v)
+{
+	static const char *const ok[] = {"Fixed", "Nomadic", "Mobile", "Unknown"};
+	const char *s;
+	size_t i;
+
+	if(v == NULL || json_is_null(v))
+		return 0;
+	if(!json_is_string(v))
+		return rec_fail(b, "mobility: expected a string");
+	s = json_string_value(v);
+	for(i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if(strcmp(s, ok[i]) == 0) {
+			strcpy(b->val[E911_F_MOBILITY], ok[i]);
+			b->len[E911_F_MOBILITY] = (uint16_t)strlen(ok[i]);
+			return 0;
+		}
+	}
+	return rec_fail(b, "mobility: expected Fixed, Nomadic, Mobile or Unknown");
+}
+
 /* Fills the builder from a parsed answer. Returns 0 or -1. */
 static int build_from_json(rec_builder_t *b, const json_t *root)
 {
@@ -658,7 +681,8 @@ static int build_from_json(rec_builder_t *b, const json_t *root)
 	if(parse_endpoint_id(b, json_object_get(root, "endpoint_id")) < 0)
 		return -1;
 	if(parse_site(b, json_object_get(root, "site")) < 0
-			|| parse_networks(b, json_object_get(root, "networks")) < 0)
+			|| parse_networks(b, json_object_get(root, "networks")) < 0
+			|| parse_mobility(b, json_object_get(root, "mobility")) < 0)
 		return -1;
 	if(!has_civic(b) && !(b->flags & E911_REC_HAS_GEO))
 		return rec_fail(b, "record has neither civic nor geo");
@@ -1293,7 +1317,8 @@ char *e911_record_to_json(const e911_record_t *rec)
 		return NULL;
 	if(json_add_field(root, "key", rec, E911_F_KEY) < 0
 			|| json_add_field(root, "callback", rec, E911_F_CALLBACK) < 0
-			|| json_add_field(root, "endpoint_id", rec, E911_F_ENDPOINT_ID) < 0)
+			|| json_add_field(root, "endpoint_id", rec, E911_F_ENDPOINT_ID) < 0
+			|| json_add_field(root, "mobility", rec, E911_F_MOBILITY) < 0)
 		fail = 1;
 	sub = civic_to_json(rec, &fail);
 	if(sub != NULL && json_object_set_new(root, "civic", sub) < 0)

@@ -75,6 +75,7 @@ typedef enum e911_field
 	E911_F_UPDATED,				/* updated_at as given (RFC 3339) */
 	E911_F_ENDPOINT_ID,			/* provider-assigned endpoint id */
 	E911_F_NETWORKS,			/* registered networks, CIDRs joined by ',' */
+	E911_F_MOBILITY,			/* Fixed, Nomadic, Mobile or Unknown */
 	E911_F_COUNT
 } e911_field_t;
 

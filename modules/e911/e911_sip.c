@@ -30,6 +30,7 @@
 #include "../../core/mem/mem.h"
 #include "../../core/parser/parse_content.h"
 #include "../../core/parser/parse_from.h"
+#include "../../core/parser/parse_to.h"
 #include "../../core/usr_avp.h"
 
 #include "e911_audit.h"
@@ -324,6 +325,93 @@ static int place_endpoint_id(
 	return 0;
 }
 
+static char provider_buf[E911_ADDL_MAX];
+static char service_buf[E911_ADDL_MAX];
+static char provider_hdrs[256];
+static char service_hdrs[256];
+
+/* The RFC 7852 ProviderInfo and ServiceInfo parts (ng911 profile), with
+ * Content-IDs p<rand>@domain and s<rand>@domain. Returns 0 or -1. */
+static int addl_parts(e911_loc_t *loc, const rewrite_memo_t *memo,
+		e911_mime_part_t *parts, int *nparts)
+{
+	e911_provider_t p = e911_rcfg.provider;
+	e911_svcinfo_t si = e911_rcfg.svcinfo;
+	char ref[64];
+	const char *mob;
+	int pl;
+	int sl;
+	int ph;
+	int sh;
+
+	snprintf(ref, sizeof(ref), "%s@%.*s", memo->cid_rand, e911_rcfg.domain.len,
+			e911_rcfg.domain.s);
+	p.reference = ref;
+	si.reference = ref;
+	mob = e911_rec_get(loc->rec, E911_F_MOBILITY);
+	if(mob)
+		si.mobility = mob;
+	pl = e911_providerinfo_render(&p, provider_buf, sizeof(provider_buf));
+	sl = e911_serviceinfo_render(&si, service_buf, sizeof(service_buf));
+	if(pl < 0 || sl < 0)
+		return -1;
+	ph = snprintf(provider_hdrs, sizeof(provider_hdrs),
+			"Content-Type: application/EmergencyCallData.ProviderInfo+xml"
+			"\r\nContent-ID: <p%s>\r\nContent-Disposition: "
+			"by-reference;handling=optional\r\n",
+			ref);
+	sh = snprintf(service_hdrs, sizeof(service_hdrs),
+			"Content-Type: application/EmergencyCallData.ServiceInfo+xml"
+			"\r\nContent-ID: <s%s>\r\nContent-Disposition: "
+			"by-reference;handling=optional\r\n",
+			ref);
+	parts[*nparts].hdrs = provider_hdrs;
+	parts[*nparts].hlen = ph;
+	parts[*nparts].body = provider_buf;
+	parts[*nparts].blen = pl;
+	(*nparts)++;
+	parts[*nparts].hdrs = service_hdrs;
+	parts[*nparts].hlen = sh;
+	parts[*nparts].body = service_buf;
+	parts[*nparts].blen = sl;
+	(*nparts)++;
+	return 0;
+}
+
+/* ng911: Request-URI and To become the service URN, next hop = route. */
+static int ng911_target(sip_msg_t *msg, str *route)
+{
+	const char *urn = NULL;
+	struct to_body *to;
+	struct lump *anchor;
+	str u;
+	char *buf;
+
+	e911_classify_request(msg, &urn);
+	if(urn == NULL)
+		urn = "urn:service:sos";
+	u.s = (char *)urn;
+	u.len = strlen(urn);
+	if(set_dst_uri(msg, route) < 0 || set_ruri(msg, &u) < 0) {
+		LM_ERR("e911: cannot set the NG9-1-1 destination\n");
+		return -1;
+	}
+	if(msg->to == NULL || (to = get_to(msg)) == NULL || to->uri.len <= 0)
+		return 0;
+	if(to->uri.len == u.len && strncasecmp(to->uri.s, u.s, u.len) == 0)
+		return 0;
+	anchor = del_lump(msg, to->uri.s - msg->buf, to->uri.len, 0);
+	buf = anchor ? pkg_malloc(u.len) : NULL;
+	if(buf == NULL)
+		return -1;
+	memcpy(buf, u.s, u.len);
+	if(insert_new_lump_after(anchor, buf, u.len, 0) == NULL) {
+		pkg_free(buf);
+		return -1;
+	}
+	return 0;
+}
+
 /* The caller's From user, for the PSAP-callback memory. */
 static void remember_caller(sip_msg_t *msg, const char *cb)
 {
@@ -352,6 +440,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	char ref[512];
 	char part_hdrs[512];
 	char hdrs[2048];
+	e911_mime_part_t parts[3];
+	int nparts;
 	int plen;
 	int hlen;
 	int n = 0;
@@ -395,6 +485,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		return E911_ROUTE_FAILED;
 
 	msg_body(msg, &body);
+	nparts = 0;
 	if(by_value) {
 		opts.now = (time_t)memo.now;
 		opts.retention_s = 86400;
@@ -410,14 +501,24 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 				cid);
 		if(n < 0 || n >= (int)sizeof(part_hdrs))
 			return E911_ROUTE_FAILED;
+		parts[nparts].hdrs = part_hdrs;
+		parts[nparts].hlen = n;
+		parts[nparts].body = pidf_buf;
+		parts[nparts].blen = plen;
+		nparts++;
+	}
+	if(e911_rcfg.ng911 && addl_parts(loc, &memo, parts, &nparts) < 0) {
+		LM_ERR("e911: cannot render the RFC 7852 additional data\n");
+		return E911_ROUTE_FAILED;
+	}
+	if(nparts > 0) {
 		if(body.len > 0 && msg->content_type)
 			ctype = msg->content_type->body;
 		for(tries = 0; tries < 4; tries++) {
 			if(tries > 0 || memo.token[0] == '\0')
 				random_hex(memo.token, RAND_HEX / 2);
-			if(e911_mime_add_part(ctype.s, ctype.len, body.s, body.len,
-					   part_hdrs, n, pidf_buf, plen, memo.token, &ed, err,
-					   sizeof(err))
+			if(e911_mime_add_parts(ctype.s, ctype.len, body.s, body.len, parts,
+					   nparts, memo.token, &ed, err, sizeof(err))
 					== 0)
 				break;
 		}
@@ -445,6 +546,13 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	if(by_ref)
 		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
 				"Supported: geolocation-http\r\n");
+	if(e911_rcfg.ng911)
+		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
+				"Call-Info: <cid:p%s@%.*s>;purpose=EmergencyCallData."
+				"ProviderInfo,<cid:s%s@%.*s>;purpose=EmergencyCallData."
+				"ServiceInfo\r\n",
+				memo.cid_rand, e911_rcfg.domain.len, e911_rcfg.domain.s,
+				memo.cid_rand, e911_rcfg.domain.len, e911_rcfg.domain.s);
 	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
 	epid = e911_rec_get(loc->rec, E911_F_ENDPOINT_ID);
 	if(epid && e911_rcfg.endpoint_to == E911_EPID_PAI) {
@@ -478,7 +586,14 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	} else {
 		reason = route_target_msg(msg, loc, &ruri);
 	}
-	if(set_ruri(msg, &ruri) < 0) {
+	if(e911_rcfg.ng911 && !target) {
+		/* NG9-1-1: the service URN is the Request-URI (and To); the
+		 * ESRP/PSAP route becomes the next hop */
+		if(ng911_target(msg, &ruri) < 0) {
+			e911_mime_edit_free(&ed);
+			return E911_ROUTE_FAILED;
+		}
+	} else if(set_ruri(msg, &ruri) < 0) {
 		e911_mime_edit_free(&ed);
 		return E911_ROUTE_FAILED;
 	}

@@ -12,6 +12,7 @@
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"
 
+#include "e911_addl.h"
 #include "e911_locate.h"
 
 /* e911_route() return codes */
@@ -35,6 +36,9 @@ typedef struct e911_route_cfg
 	int callback_tel;		 /* 1: PAI as tel:+1..., else sip:+1...@domain */
 	int endpoint_to;	 /* E911_EPID_*: where a record's endpoint_id goes */
 	str endpoint_header; /* its header name with E911_EPID_HEADER */
+	int ng911;			 /* profile ng911: URN Request-URI, RFC 7852 */
+	e911_provider_t provider; /* ProviderInfo (ng911) */
+	e911_svcinfo_t svcinfo;	  /* ServiceInfo (ng911); mobility default */
 } e911_route_cfg_t;
 
 extern e911_route_cfg_t e911_rcfg;

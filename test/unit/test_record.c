@@ -496,7 +496,8 @@ static void test_largest_record(void **state)
 			"\"updated_at\":\"2026-11-20T10:00:00.123456789-05:30\","
 			"\"max_age\":2147483647,\"endpoint_id\":\"%.*s\","
 			"\"site\":{\"multi_floor\":true,\"multi_unit\":true},"
-			"\"networks\":[\"192.0.2.0/24\",\"2001:db8::/32\"]}",
+			"\"networks\":[\"192.0.2.0/24\",\"2001:db8::/32\"],"
+			"\"mobility\":\"Nomadic\"}",
 			value, E911_ENDPOINT_ID_MAX, value + 4);
 	rec = parse_ok(json, n);
 	assert_true(rec->size <= E911_REC_MAX_SIZE);
