@@ -76,12 +76,17 @@ function ksr_request_route()
 	end
 
 	if KSR.is_REGISTER() then
-		-- warm the cache: the device's first emergency call will not wait
-		KSR.e911.e911_prefetch(KSR.pv.gete("$fU"))
-		if KSR.registrar.save("location", 0) < 0 then
-			KSR.sl.sl_reply_error()
-		end
+		ksr_register()
 		return 1
+	end
+
+	-- a PSAP calling back an emergency caller: mark it so the PBX behind
+	-- us bypasses do-not-disturb and forwarding (RFC 7090)
+	if KSR.is_INVITE() and KSR.e911.e911_is_psap_callback() > 0 then
+		KSR.notice("e911: PSAP callback to '" .. KSR.pv.gete("$rU") .. "'\n")
+		if KSR.hdr.is_present("Priority") < 0 then
+			KSR.hdr.append("Priority: psap-callback\r\n")
+		end
 	end
 
 	if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
@@ -94,6 +99,49 @@ function ksr_request_route()
 	end
 
 	relay()
+	return 1
+end
+
+-- Registration: with -A E911_REGISTER_CHECK warn a device without a
+-- validated, dispatchable location (or that moved), with -A
+-- E911_REGISTER_REFUSE refuse it; otherwise only warm the cache.
+function ksr_register()
+	local fu = KSR.pv.gete("$fU")
+	local refuse = KSR.pv.get("$def(E911_REGISTER_REFUSE)") ~= nil
+	local check = refuse or KSR.pv.get("$def(E911_REGISTER_CHECK)") ~= nil
+	if check then
+		local rc = KSR.e911.e911_check(fu)
+		if rc == -1 or rc == -2 then
+			local why = tostring(KSR.e911.e911_get("check"))
+			KSR.warn("e911: '" .. fu .. "' registers without a dispatchable location (" .. why .. ")\n")
+			if refuse then
+				KSR.sl.sl_send_reply(403, "Emergency address required")
+				return
+			end
+			KSR.textops.append_to_reply("Warning: 399 " .. KSR.pv.get("$Ri")
+				.. " \"Update your emergency address (" .. why .. ")\"\r\n")
+		end
+		if KSR.e911.e911_get("moved") == 1 then
+			KSR.textops.append_to_reply("Warning: 399 " .. KSR.pv.get("$Ri")
+				.. " \"Network changed: confirm your emergency address\"\r\n")
+		end
+	else
+		-- warm the cache: the device's first emergency call will not wait
+		KSR.e911.e911_prefetch(fu)
+	end
+	if KSR.registrar.save("location", 0) < 0 then
+		KSR.sl.sl_reply_error()
+	end
+end
+
+-- Location references (E911_HTTP): answer /e911/loc/<token>, 404 otherwise.
+function ksr_xhttp_event(evname)
+	local hu = KSR.pv.get("$hu") or ""
+	if string.sub(hu, 1, 10) == "/e911/loc/" then
+		KSR.e911.e911_dereference()
+		return 1
+	end
+	KSR.xhttp.xhttp_reply(404, "Not Found", "text/plain", "not here\n")
 	return 1
 end
 

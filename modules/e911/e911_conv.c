@@ -193,27 +193,14 @@ static int dev_len;
 /* Rewrites header hf with value v (loc-src stripped). */
 static int replace_header(sip_msg_t *msg, hdr_field_t *hf, char *v, int vlen)
 {
-	struct lump *anchor;
-	char *buf;
-	int len = hf->name.len + 2 + vlen + 2;
+	char line[E911_GEOLOC_URI_MAX * 2 + 64];
+	int n;
 
-	anchor = del_lump(msg, hf->name.s - msg->buf, hf->len, 0);
-	if(anchor == NULL)
+	n = snprintf(line, sizeof(line), "%.*s: %.*s\r\n", hf->name.len, hf->name.s,
+			vlen, v);
+	if(n < 0 || n >= (int)sizeof(line))
 		return -1;
-	buf = pkg_malloc(len);
-	if(buf == NULL) {
-		PKG_MEM_ERROR;
-		return -1;
-	}
-	memcpy(buf, hf->name.s, hf->name.len);
-	memcpy(buf + hf->name.len, ": ", 2);
-	memcpy(buf + hf->name.len + 2, v, vlen);
-	memcpy(buf + hf->name.len + 2 + vlen, "\r\n", 2);
-	if(insert_new_lump_after(anchor, buf, len, 0) == NULL) {
-		pkg_free(buf);
-		return -1;
-	}
-	return 0;
+	return e911_replace_at(msg, hf->name.s - msg->buf, hf->len, line, n);
 }
 
 int e911_device_location(sip_msg_t *msg, str *values)

@@ -353,7 +353,11 @@ static int mod_init(void)
 		dialplan = e911_dialplan_new(p_emergency_numbers, p_test_numbers,
 				p_dial_prefixes, err, sizeof(err));
 	if(dialplan == NULL) {
-		LM_ERR("e911: emergency_numbers/test_numbers/dial_prefixes: %s\n", err);
+		LM_ERR("e911: %s: %s\n",
+				(p_default_country[0] || p_dial_plan_file[0])
+						? "dial_plan_file/default_country/dial_prefixes"
+						: "emergency_numbers/test_numbers/dial_prefixes",
+				err);
 		return -1;
 	}
 
@@ -506,6 +510,11 @@ static int mod_init(void)
 	}
 	if(e911_conv_init() < 0) {
 		LM_ERR("e911: cannot set up location by reference\n");
+		return -1;
+	}
+	if(e911_audcfg.path[0] && !tm_loaded) {
+		LM_ERR("e911: audit_log needs the tm module (the line is written "
+			   "when the transaction ends)\n");
 		return -1;
 	}
 	if(e911_notify_init() < 0 || e911_audit_init() < 0) {

@@ -138,16 +138,20 @@ static int hdr_remove(sip_msg_t *msg, const char *name)
 }
 
 /* Inserts a pkg copy of s[0..len) at offset off of msg. Returns 0 or -1. */
-static int insert_at(sip_msg_t *msg, int off, const char *s, size_t len)
+int e911_replace_at(
+		sip_msg_t *msg, int off, int dlen, const char *s, size_t len)
 {
 	struct lump *anchor;
 	char *buf;
 
-	if(len == 0)
-		return 0;
-	anchor = anchor_lump(msg, off, 0, 0);
+	if(dlen > 0)
+		anchor = del_lump(msg, off, dlen, 0);
+	else
+		anchor = anchor_lump(msg, off, 0, 0);
 	if(anchor == NULL)
 		return -1;
+	if(len == 0)
+		return 0;
 	buf = pkg_malloc(len);
 	if(buf == NULL) {
 		PKG_MEM_ERROR;
@@ -159,6 +163,12 @@ static int insert_at(sip_msg_t *msg, int off, const char *s, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+/* Inserts a pkg copy of s[0..len) at offset off of msg. Returns 0 or -1. */
+static int insert_at(sip_msg_t *msg, int off, const char *s, size_t len)
+{
+	return len == 0 ? 0 : e911_replace_at(msg, off, 0, s, len);
 }
 
 /* The message body and its length (bounded by the buffer). */
@@ -296,8 +306,6 @@ static int place_endpoint_id(
 		sip_msg_t *msg, const char *id, char *hdrs, int *hlen, int size)
 {
 	struct to_body *from;
-	struct lump *anchor;
-	char *buf;
 	int n = strlen(id);
 
 	if(e911_rcfg.endpoint_to == E911_EPID_HEADER) {
@@ -312,17 +320,8 @@ static int place_endpoint_id(
 	from = get_from(msg);
 	if(from->parsed_uri.user.len <= 0)
 		return -1;
-	anchor = del_lump(msg, from->parsed_uri.user.s - msg->buf,
-			from->parsed_uri.user.len, 0);
-	buf = anchor ? pkg_malloc(n) : NULL;
-	if(buf == NULL)
-		return -1;
-	memcpy(buf, id, n);
-	if(insert_new_lump_after(anchor, buf, n, 0) == NULL) {
-		pkg_free(buf);
-		return -1;
-	}
-	return 0;
+	return e911_replace_at(msg, from->parsed_uri.user.s - msg->buf,
+			from->parsed_uri.user.len, id, n);
 }
 
 static char provider_buf[E911_ADDL_MAX];
@@ -383,9 +382,7 @@ static int ng911_target(sip_msg_t *msg, str *route)
 {
 	const char *urn = NULL;
 	struct to_body *to;
-	struct lump *anchor;
 	str u;
-	char *buf;
 
 	e911_classify_request(msg, &urn);
 	if(urn == NULL)
@@ -400,16 +397,7 @@ static int ng911_target(sip_msg_t *msg, str *route)
 		return 0;
 	if(to->uri.len == u.len && strncasecmp(to->uri.s, u.s, u.len) == 0)
 		return 0;
-	anchor = del_lump(msg, to->uri.s - msg->buf, to->uri.len, 0);
-	buf = anchor ? pkg_malloc(u.len) : NULL;
-	if(buf == NULL)
-		return -1;
-	memcpy(buf, u.s, u.len);
-	if(insert_new_lump_after(anchor, buf, u.len, 0) == NULL) {
-		pkg_free(buf);
-		return -1;
-	}
-	return 0;
+	return e911_replace_at(msg, to->uri.s - msg->buf, to->uri.len, u.s, u.len);
 }
 
 /* The caller's From user, for the PSAP-callback memory. */

@@ -43,6 +43,11 @@ typedef struct e911_route_cfg
 
 extern e911_route_cfg_t e911_rcfg;
 
+/* Replaces dlen bytes at offset off of msg (dlen 0: inserts) with a pkg
+ * copy of s[0..len), as a lump. Returns 0 or -1. */
+int e911_replace_at(
+		sip_msg_t *msg, int off, int dlen, const char *s, size_t len);
+
 /* Request-URI the call takes for the lookup outcome loc (NULL: no lookup):
  * the record's route, else default_route, else fallback_route. */
 void e911_route_target(e911_loc_t *loc, str *out);
