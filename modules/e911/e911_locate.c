@@ -351,6 +351,17 @@ int e911_service_available(int64_t now)
 	return 0;
 }
 
+int e911_locate_refetch(sip_msg_t *msg, str *key)
+{
+	e911_fetch_res_t fres;
+
+	if(!key_ok(key))
+		return E911_LOC_UNAVAILABLE;
+	loc_reset(msg, key);
+	e911_service_fetch(key, &fres);
+	return e911_locate_finish(key, &fres);
+}
+
 int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg)
 {
 	if(!key_ok(key)) {

@@ -132,6 +132,11 @@ int e911_locate_resume(str *key, e911_fetch_res_t *fres);
  * open one whose cool-down ended); does not claim the probe. */
 int e911_service_available(int64_t now);
 
+/* Asks the service for key even when the cache has an answer (a negative
+ * or a record found wanting may have been fixed since); sets the outcome
+ * like e911_locate_key(). */
+int e911_locate_refetch(sip_msg_t *msg, str *key);
+
 /* Forgets the outcome (after a resumed transaction ran). */
 void e911_loc_clear(void);
 

@@ -815,6 +815,19 @@ static int ki_e911_check(sip_msg_t *msg, str *key)
 	last_check.moved = -1;
 	st = e911_locate_key(msg, key);
 	loc = e911_loc_get(msg);
+	/* a cached "missing" or a record found wanting may have been fixed by
+	 * the user since: ask the service again rather than refuse (or warn)
+	 * on an old answer */
+	if(loc && loc->source == E911_SRC_CACHE
+			&& (st == E911_LOC_NONE
+					|| (loc->rec && e911_dispatchable(loc->rec) != 1))) {
+		st = e911_locate_refetch(msg, key);
+		loc = e911_loc_get(msg);
+	} else if(st == E911_LOC_NONE && loc && loc->source == E911_SRC_NONE) {
+		/* negative cache entry: source stays none; ask again too */
+		st = e911_locate_refetch(msg, key);
+		loc = e911_loc_get(msg);
+	}
 	if(st == E911_LOC_NONE) {
 		last_check.reason = "missing";
 		return -1;

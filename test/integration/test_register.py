@@ -214,22 +214,29 @@ class TestRegisterRefusePolicy(RegisterCase):
         self.assertLogged("'reg-nounit-refuse' registers without a dispatchable "
                           "location (unit missing)")
 
-    def test_fixed_record_accepted_after_refresh(self):
-        # e911_check answers from the cache: once the operator validates the
-        # address, `kamcmd e911.refresh <key>` (or e911.flush <key>) makes the
-        # next REGISTER see it; without it the old answer holds for the record's
-        # max_age (negative_ttl for a missing record).
+    def test_fixed_record_accepted_at_next_register(self):
+        # A refused device whose address was fixed at the service is accepted
+        # at its next REGISTER: e911_check asks the service again instead of
+        # refusing on a cached answer that found the record wanting.
         key = "reg-fixed-refuse"
         rec = dict(self.env.records["reg-unvalidated-refuse"], key=key, validated=False)
         self.env.locsvc.set_record(key, rec)
         call, reply = self.register(key)
         self.assertRefused(reply)
         self.env.locsvc.set_record(key, dict(rec, validated=True))
-        self.env.kamailio.kamcmd("e911.refresh", key)
         call, reply = self.register(key)
         self.assertAccepted(reply)
         self.assertNoWarning(reply)
         self.assertTrue(self.registered(key))
+
+    def test_missing_record_added_accepted_at_next_register(self):
+        key = "reg-added-later"
+        call, reply = self.register(key)
+        self.assertRefused(reply)
+        rec = dict(self.env.records["reg-unvalidated-refuse"], key=key, validated=True)
+        self.env.locsvc.set_record(key, rec)
+        call, reply = self.register(key)
+        self.assertAccepted(reply)
 
     def test_moved_but_valid_accepted_with_prompt(self):
         call, reply = self.register("reg-moved-refuse")
