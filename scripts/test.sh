@@ -18,3 +18,16 @@ cmake -S . -B build-asan -DE911_BUILD_MODULE=OFF -DE911_SANITIZE=ON \
 	-DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L unit)
+
+echo "== fuzz targets (clang, libFuzzer + ASan + UBSan): replay of the seed corpora"
+[ -f test/fuzz/CMakeLists.txt ] || { echo "no fuzz targets"; exit 0; }
+CC=clang cmake -S . -B build-fuzz -DE911_BUILD_MODULE=OFF -DE911_FUZZ=ON \
+	-DE911_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_record fuzz_pidf fuzz_dial \
+	fuzz_mime fuzz_geoloc
+(cd build-fuzz && ctest --output-on-failure -L fuzz)
+
+echo "== benchmark harness, quick mode (asserts nothing about timing)"
+if [ -f test/bench/run_bench.py ]; then
+	(cd build && ctest --output-on-failure -L bench-smoke)
+fi
