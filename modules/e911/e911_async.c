@@ -479,17 +479,35 @@ static void refresh_ahead(int64_t now)
 
 static void housekeeper_loop(void)
 {
+	e911_cache_stats_t st;
 	int64_t now;
 	int64_t next_snapshot = (int64_t)time(NULL) + e911_acfg.snapshot_interval;
+	int64_t next_sweep = 0;
+	int64_t period;
 
-	LM_INFO("e911: housekeeper started\n");
+	/* A sweep visits every bucket of the table (sized for cache_size), so
+	 * it runs every few seconds, not every second: often enough that
+	 * refresh-ahead still sees an entry inside its window (a third of it),
+	 * at most every 10 s, and not at all while the cache is empty. */
+	period = e911_acfg.refresh_ahead / 3;
+	if(e911_lcfg.cache_ttl / 6 < period)
+		period = e911_lcfg.cache_ttl / 6;
+	if(period < 1)
+		period = 1;
+	if(period > 10)
+		period = 10;
+	LM_INFO("e911: housekeeper started (sweep every %d s)\n", (int)period);
 	for(;;) {
 		sleep(1);
 		cfg_update();
 		now = (int64_t)time(NULL);
-		e911_cache_expire(e911_cache, now);
 		e911_conv_expire(now);
-		refresh_ahead(now);
+		e911_cache_get_stats(e911_cache, &st);
+		if(now >= next_sweep && st.entries > 0) {
+			e911_cache_expire(e911_cache, now);
+			refresh_ahead(now);
+			next_sweep = now + period;
+		}
 		if(e911_acfg.snapshot_file && e911_acfg.snapshot_file[0]
 				&& now >= next_snapshot) {
 			e911_snapshot_write();

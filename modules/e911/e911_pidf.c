@@ -215,6 +215,15 @@ static int days_in_month(int64_t y, int m)
 	return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
+/* Writes v as exactly width decimal digits (zero-padded) at p. */
+static void put_digits(char *p, unsigned long long v, int width)
+{
+	while(width > 0) {
+		p[--width] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 int e911_time_format(int64_t t, char *buf, size_t size)
 {
 	int64_t days;
@@ -235,8 +244,22 @@ int e911_time_format(int64_t t, char *buf, size_t size)
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
-	return snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, m, d,
-			(int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	/* by hand: this runs for every emergency call (printf is most of the
+	 * cost of rendering otherwise) */
+	put_digits(buf, (unsigned long long)y, 4);
+	buf[4] = '-';
+	put_digits(buf + 5, (unsigned long long)m, 2);
+	buf[7] = '-';
+	put_digits(buf + 8, (unsigned long long)d, 2);
+	buf[10] = 'T';
+	put_digits(buf + 11, (unsigned long long)(secs / 3600), 2);
+	buf[13] = ':';
+	put_digits(buf + 14, (unsigned long long)(secs / 60 % 60), 2);
+	buf[16] = ':';
+	put_digits(buf + 17, (unsigned long long)(secs % 60), 2);
+	buf[19] = 'Z';
+	buf[20] = '\0';
+	return 20;
 }
 
 /* Reads exactly n decimal digits at s; returns the value or -1. */
@@ -320,10 +343,27 @@ static int fmt_micro(double v, int trim, char *buf, size_t size)
 	neg = u < 0;
 	if(neg)
 		u = -u;
-	n = snprintf(buf, size, "%s%lld.%06lld", neg ? "-" : "", u / 1000000,
-			u % 1000000);
-	if(n < 0 || (size_t)n >= size)
-		return -1;
+	{
+		char ip[24];
+		unsigned long long whole = (unsigned long long)(u / 1000000);
+		int il = 0;
+
+		do {
+			ip[il++] = (char)('0' + whole % 10);
+			whole /= 10;
+		} while(whole > 0);
+		if((size_t)(neg + il + 8) > size)
+			return -1;
+		n = 0;
+		if(neg)
+			buf[n++] = '-';
+		while(il > 0)
+			buf[n++] = ip[--il];
+		buf[n++] = '.';
+		put_digits(buf + n, (unsigned long long)(u % 1000000), 6);
+		n += 6;
+		buf[n] = '\0';
+	}
 	while(trim && buf[n - 1] == '0')
 		buf[--n] = '\0';
 	if(trim && buf[n - 1] == '.')
@@ -427,8 +467,19 @@ static void out_civic(out_t *o, const e911_record_t *rec, int level)
 
 		if(v == NULL)
 			continue;
-		snprintf(name, sizeof(name), "%s:%s", f >= E911_CA_STP ? "cae" : "ca",
-				e911_civic_name(f));
+		{
+			const char *pfx = f >= E911_CA_STP ? "cae:" : "ca:";
+			const char *cn = e911_civic_name(f);
+			size_t pl = strlen(pfx);
+			size_t nl = strlen(cn);
+
+			if(pl + nl >= sizeof(name)) {
+				o->failed = 1;
+				return;
+			}
+			memcpy(name, pfx, pl);
+			memcpy(name + pl, cn, nl + 1);
+		}
 		out_elem(o, level + 1, name, v);
 	}
 	out_line(o, level, "</ca:civicAddress>");

@@ -12,8 +12,9 @@
 # Control API (loopback clients only), used by the integration tests:
 #
 #   POST /_control  {"mode": "normal"|"status"|"hang"|"malformed"|"oversize"|
-#                            "slowbytes"|"close",
-#                    "status": 503, "latency_ms": 20, "keys": ["alice", ...]}
+#                            "slowbytes"|"close"|"raw",
+#                    "status": 503, "latency_ms": 20, "keys": ["alice", ...],
+#                    "body_b64": "<base64>"}
 #       mode       how location requests are answered (default "normal"):
 #                  status    the "status" code with a small JSON error body
 #                  hang      accept and never answer; the connection is held until
@@ -22,6 +23,8 @@
 #                  oversize  200 with a 10 MB (valid JSON) body, streamed
 #                  slowbytes the normal answer, one byte per second
 #                  close     close the connection without answering
+#                  raw       the "status" code (default 200 in this mode) with exactly
+#                            the bytes of "body_b64" (invalid UTF-8, deep nesting, ...)
 #       latency_ms delay before every answer (any mode)
 #       keys       restrict the mode to these keys (others are answered normally)
 #   GET  /_stats    {"requests": N, "by_key": {...}, "by_status": {...},
@@ -36,6 +39,8 @@
 # Python 3 standard library only.
 
 import argparse
+import base64
+import binascii
 import json
 import os
 import select
@@ -47,7 +52,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("normal", "status", "hang", "malformed", "oversize", "slowbytes", "close")
+MODES = ("normal", "status", "hang", "malformed", "oversize", "slowbytes", "close", "raw")
 LOC_PREFIX = "/v1/locations"
 OVERSIZE_BYTES = 10 * 1024 * 1024
 HANG_MAX_S = 600.0          # a hung answer never outlives this (bounded loops)
@@ -69,6 +74,7 @@ class State:
         with self.lock:
             self.mode = "normal"
             self.status = 503
+            self.raw_body = b""
             self.latency_ms = self.default_latency_ms
             self.keys = None
             self.requests = 0
@@ -82,6 +88,10 @@ class State:
             if self.keys is not None and key not in self.keys:
                 return "normal", self.status, self.latency_ms
             return self.mode, self.status, self.latency_ms
+
+    def raw(self):
+        with self.lock:
+            return self.raw_body
 
     def count(self, key, path, headers, status, mode):
         with self.lock:
@@ -123,6 +133,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
+        # headers and body go out in separate small writes: without this,
+        # Nagle holds the body for the client's delayed ACK (~40 ms)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.state.lock:
             self.state.connections += 1
 
@@ -202,9 +215,14 @@ class Handler(BaseHTTPRequestHandler):
                 keys = ctl.get("keys")
                 if keys is not None and not isinstance(keys, list):
                     raise ValueError("keys must be a list")
+                try:
+                    raw_body = base64.b64decode(ctl.get("body_b64", ""), validate=True)
+                except (binascii.Error, TypeError) as e:
+                    raise ValueError("body_b64: %s" % e)
                 with self.state.lock:
                     self.state.mode = mode
-                    self.state.status = int(ctl.get("status", 503))
+                    self.state.raw_body = raw_body
+                    self.state.status = int(ctl.get("status", 200 if mode == "raw" else 503))
                     self.state.latency_ms = int(ctl.get("latency_ms",
                                                         self.state.default_latency_ms))
                     self.state.keys = set(keys) if keys is not None else None
@@ -260,6 +278,10 @@ class Handler(BaseHTTPRequestHandler):
             body = b'{"key": "' + key.encode("utf-8", "surrogateescape") + \
                 b'", "civic": {"country": "US", "A1": "IL", "RD": "Main'
             self.send_bytes(200, body)
+        elif mode == "raw":
+            self.state.count(key, path, self.headers, status, mode)
+            self.log_line(self.command, path, key, status, mode)
+            self.send_bytes(status, self.state.raw())
         elif mode == "oversize":
             self.state.count(key, path, self.headers, 200, mode)
             self.log_line(self.command, path, key, 200, mode)
