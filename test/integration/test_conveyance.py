@@ -330,6 +330,30 @@ class TestDeviceGeolocation(ConvCase):
         self.assertEqual(vals[-1], "<cid:%s>" % pidf.content_id)
 
 
+class TestDevicePreferred(ConvCase):
+    """location_preference device: a caller's own Geolocation is used as it
+    is; ours is not added (the call is still routed and prioritised)."""
+
+    DEFINES = dict(ConvCase.DEFINES, E911_LOCATION_PREFERENCE=t.q("device"))
+
+    def test_device_location_used_ours_not_added(self):
+        call = self.emergency_call(scenario="uac_invite_locsrc.xml")
+        rx = self.assertInviteAt(call, "psap")
+        m = rx.msg
+        self.assertEqual(m.values("Geolocation"),
+                         ["<https://lis.caller.example/loc/1234>"])
+        self.assertNotIn("loc-src", " ".join(m.header_all("Geolocation")))
+        self.assertEqual(m.header_all("Priority"), ["emergency"])
+        self.assertEqual(m.header_all("Geolocation-Routing"), ["yes"])
+        self.assertNotEqual(m.content_type, "multipart/mixed")
+
+    def test_without_device_location_ours_is_added(self):
+        call = self.emergency_call()
+        rx = self.assertInviteAt(call, "psap")
+        _, pidf = self.pidf_part(rx)
+        self.assertEqual(rx.msg.values("Geolocation"), ["<cid:%s>" % pidf.content_id])
+
+
 # ---------------------------------------------------------------------------
 # 3. multipart sibling, decoded by tshark
 
