@@ -48,7 +48,7 @@
 #define GEO_MAX 16
 
 e911_conv_cfg_t e911_ccfg = {
-		E911_MODE_VALUE, "", 300, 10000, 0, 0, 1800, 100000};
+		E911_MODE_VALUE, "", 300, 10000, 0, 0, 1800, 10000};
 
 static e911_tokens_t *tokens = NULL;
 static e911_recent_t *recent = NULL;

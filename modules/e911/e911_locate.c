@@ -113,10 +113,18 @@ static int64_t fresh_until(const e911_record_t *rec, int64_t now)
 	return now + e911_lcfg.cache_ttl;
 }
 
+/* A key the service can be asked for: 1..255 bytes, and not "." or ".."
+ * (path segments once in the URL). An unusable key is the caller's
+ * problem, not the service's: it never reaches the service or its breaker. */
 static int key_ok(str *key)
 {
-	return key != NULL && key->s != NULL && key->len > 0
-		   && key->len <= E911_KEY_MAX;
+	if(key == NULL || key->s == NULL || key->len <= 0
+			|| key->len > E911_KEY_MAX)
+		return 0;
+	if(key->s[0] == '.'
+			&& (key->len == 1 || (key->len == 2 && key->s[1] == '.')))
+		return 0;
+	return 1;
 }
 
 /* --- the services and their breakers --- */
@@ -202,8 +210,13 @@ int e911_locate_begin(sip_msg_t *msg, str *key)
 
 	if(!key_ok(key)) {
 		str empty = {"", 0};
-		LM_ERR("e911: invalid lookup key (empty or over %d bytes)\n",
-				E911_KEY_MAX);
+		LM_ERR("e911: key '%.*s%s' is an invalid lookup key (empty, '.', "
+			   "'..' or over %d bytes): no location\n",
+				(key && key->s && key->len > 0)
+						? (key->len > 32 ? 32 : key->len)
+						: 0,
+				(key && key->s) ? key->s : "",
+				(key && key->len > 32) ? "..." : "", E911_KEY_MAX);
 		loc_reset(msg, &empty);
 		return -1;
 	}

@@ -199,6 +199,7 @@ static param_export_t params[] = {
 	{"trust_loc_src", PARAM_INT, &e911_ccfg.trust_loc_src},
 	{"location_preference", PARAM_STRING, &p_location_preference},
 	{"psap_callback_window", PARAM_INT, &e911_ccfg.callback_window},
+	{"psap_callback_max", PARAM_INT, &e911_ccfg.callback_size},
 	{"endpoint_id_to", PARAM_STRING, &p_endpoint_id_to},
 	{"field_map", PARAM_STRING, &p_field_map},
 	{"dial_plan_file", PARAM_STRING, &p_dial_plan_file},
@@ -459,15 +460,27 @@ static int mod_init(void)
 		return -1;
 	}
 	if(e911_ccfg.reference_ttl <= 0 || e911_ccfg.reference_size <= 0
-			|| e911_ccfg.callback_window <= 0) {
+			|| e911_ccfg.callback_window <= 0 || e911_ccfg.callback_size <= 0) {
 		LM_ERR("e911: reference_ttl, reference_max and psap_callback_window "
 			   "must be positive\n");
 		return -1;
 	}
 
-	/* the cache gets at most a quarter of shared memory unless told */
+	/* the cache gets at most an eighth of shared memory unless told: the
+	 * transactions of the calls themselves need the rest */
 	max_bytes = p_cache_max_bytes > 0 ? (uint64_t)p_cache_max_bytes
-									  : (uint64_t)shm_mem_size / 4;
+									  : (uint64_t)shm_mem_size / 8;
+	/* the table itself (buckets and locks, ~12 bytes an entry) must fit in
+	 * that share too: a cache_size shared memory cannot hold is reduced,
+	 * with a warning, rather than refusing to start */
+	if((uint64_t)p_cache_size * 12 > max_bytes / 2) {
+		int fit = (int)(max_bytes / 2 / 12);
+		LM_WARN("e911: cache_size %d does not fit in %llu bytes of shared "
+				"memory for the cache: using %d (raise -m or lower "
+				"cache_size)\n",
+				p_cache_size, (unsigned long long)max_bytes, fit);
+		p_cache_size = fit > 16 ? fit : 16;
+	}
 	e911_cache = e911_cache_new((uint32_t)p_cache_size, max_bytes);
 	if(e911_cache == NULL) {
 		LM_ERR("e911: cannot create the location cache in shared memory\n");

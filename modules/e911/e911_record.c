@@ -602,6 +602,7 @@ static int parse_site(rec_builder_t *b, const json_t *v)
 static int parse_networks(rec_builder_t *b, const json_t *v)
 {
 	char err[64];
+	char pfx[64];
 	size_t i;
 	size_t n = 0;
 	size_t len;
@@ -618,8 +619,13 @@ static int parse_networks(rec_builder_t *b, const json_t *v)
 			return rec_fail(b, "networks[%zu]: expected a string", i);
 		s = json_string_value(item);
 		len = json_string_length(item);
-		if(len == 0 || memchr(s, ',', len) != NULL
-				|| e911_net_list_check(s, err, sizeof(err)) != 1)
+		/* kept exactly as checked: no blanks around the prefix */
+		if(len == 0 || len >= sizeof(pfx)
+				|| strspn(s, "0123456789abcdefABCDEF.:/[]") != len)
+			return rec_fail(b, "networks[%zu]: not a CIDR prefix", i);
+		memcpy(pfx, s, len);
+		pfx[len] = '\0';
+		if(e911_net_list_check(pfx, err, sizeof(err)) != 1)
 			return rec_fail(b, "networks[%zu]: not a CIDR prefix", i);
 		if(n + len + 1 > E911_VALUE_MAX)
 			return rec_fail(
