@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 
-echo "== build and test (module, unit, integration)"
+echo "== build and test (module, unit, schema, integration, benchmark harness in quick mode)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j1)
@@ -27,7 +27,3 @@ cmake --build build-fuzz -j"$jobs" --target fuzz_record fuzz_pidf fuzz_dial \
 	fuzz_mime fuzz_geoloc
 (cd build-fuzz && ctest --output-on-failure -L fuzz)
 
-echo "== benchmark harness, quick mode (asserts nothing about timing)"
-if [ -f test/bench/run_bench.py ]; then
-	(cd build && ctest --output-on-failure -L bench-smoke)
-fi

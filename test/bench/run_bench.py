@@ -77,8 +77,8 @@ CHILDREN = 4
 # here (transactions kept for the wait timer, 2.6 kB rewritten INVITEs), for every config
 SHM_MB = 1024
 SYNC_CFG = os.path.join(HERE, "cfg", "e911-sync.cfg")
-ASYNC_CALL = 'e911_locate_async("$fU", "E911_LOCATED");'
-SYNC_CALL = 'e911_locate("$fU");\n\troute(E911_LOCATED);'
+ASYNC_CALL = 'e911_locate_async("$var(e911key)", "E911_LOCATED");'
+SYNC_CALL = 'e911_locate("$var(e911key)");\n\troute(E911_LOCATED);'
 SYNC_HEAD = ("#\n# kamailio-e911 benchmark: cfg/kamailio.cfg with the SYNCHRONOUS lookup\n"
              "# (e911_locate in the SIP worker, then the same route[E911_LOCATED]) instead\n"
              "# of e911_locate_async; everything else, and every #!define, as in\n"
