@@ -49,11 +49,7 @@ extern char **environ;
 /* Scratch directory for documents handed to xmllint. */
 static char tmpdir[64];
 
-typedef struct data_case
-{
-	char dir[1024];
-	const char *name;
-} data_case_t;
+typedef tu_case_t data_case_t;
 
 /* The fields of one input.txt; strings point into text. */
 typedef struct input
@@ -245,44 +241,6 @@ static void test_invalid_case(void **state)
 	free(doc);
 	free(want);
 	free(in.text);
-}
-
-/* Runs every sub-directory of dir as one cmocka test of a group. */
-static int run_cases(const char *group, const char *dir, CMUnitTestFunction fn)
-{
-	char **names = tu_list_dirs(dir);
-	size_t n = 0;
-	struct CMUnitTest *tests;
-	data_case_t *cases;
-	int failed;
-
-	if(names == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	while(names[n])
-		n++;
-	if(n == 0) {
-		fprintf(stderr, "no cases in %s\n", dir);
-		tu_free_list(names);
-		return 1;
-	}
-	tests = calloc(n, sizeof(*tests));
-	cases = calloc(n, sizeof(*cases));
-	if(tests == NULL || cases == NULL)
-		exit(1);
-	for(size_t i = 0; i < n; i++) {
-		snprintf(cases[i].dir, sizeof(cases[i].dir), "%s/%s", dir, names[i]);
-		cases[i].name = names[i];
-		tests[i].name = names[i];
-		tests[i].test_func = fn;
-		tests[i].initial_state = &cases[i];
-	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
-	free(cases);
-	tu_free_list(names);
-	return failed;
 }
 
 /* ---- table tests ---- */
@@ -488,14 +446,14 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	failed += run_cases(
+	failed += tu_run_case_dirs(
 			"providerinfo", ADDL_DATA "/providerinfo", test_valid_case);
-	failed +=
-			run_cases("serviceinfo", ADDL_DATA "/serviceinfo", test_valid_case);
-	failed += run_cases("providerinfo_invalid",
+	failed += tu_run_case_dirs(
+			"serviceinfo", ADDL_DATA "/serviceinfo", test_valid_case);
+	failed += tu_run_case_dirs("providerinfo_invalid",
 			ADDL_DATA "/providerinfo-invalid", test_invalid_case);
-	failed += run_cases("serviceinfo_invalid", ADDL_DATA "/serviceinfo-invalid",
-			test_invalid_case);
+	failed += tu_run_case_dirs("serviceinfo_invalid",
+			ADDL_DATA "/serviceinfo-invalid", test_invalid_case);
 	failed += cmocka_run_group_tests_name("addl_api", tests, NULL, NULL);
 	rmdir(tmpdir);
 	return failed ? 1 : 0;

@@ -30,10 +30,7 @@
 
 #define DIALCC_DATA E911_TEST_DATA "/dial/countries"
 
-typedef struct data_case
-{
-	char dir[1024];
-} data_case_t;
+typedef tu_case_t data_case_t;
 
 /* The directives of a case. */
 typedef struct directives
@@ -169,43 +166,6 @@ static void test_invalid_case(void **state)
 	free(want);
 }
 
-/* Runs every sub-directory of dir as one cmocka test of a group. */
-static int run_cases(const char *group, const char *dir, CMUnitTestFunction fn)
-{
-	char **names = tu_list_dirs(dir);
-	size_t n = 0;
-	struct CMUnitTest *tests;
-	data_case_t *cases;
-	int failed;
-
-	if(names == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	while(names[n])
-		n++;
-	if(n == 0) {
-		fprintf(stderr, "no cases in %s\n", dir);
-		tu_free_list(names);
-		return 1;
-	}
-	tests = calloc(n, sizeof(*tests));
-	cases = calloc(n, sizeof(*cases));
-	if(tests == NULL || cases == NULL)
-		exit(1);
-	for(size_t i = 0; i < n; i++) {
-		snprintf(cases[i].dir, sizeof(cases[i].dir), "%s/%s", dir, names[i]);
-		tests[i].name = names[i];
-		tests[i].test_func = fn;
-		tests[i].initial_state = &cases[i];
-	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
-	free(cases);
-	tu_free_list(names);
-	return failed;
-}
-
 /* ---- table tests ---- */
 
 /* NULL and empty default country mean US; the built-in table alone. */
@@ -302,8 +262,9 @@ int main(void)
 	};
 	int failed = 0;
 
-	failed += run_cases("dialcc_valid", DIALCC_DATA "/valid", test_valid_case);
-	failed += run_cases(
+	failed += tu_run_case_dirs(
+			"dialcc_valid", DIALCC_DATA "/valid", test_valid_case);
+	failed += tu_run_case_dirs(
 			"dialcc_invalid", DIALCC_DATA "/invalid", test_invalid_case);
 	failed += cmocka_run_group_tests_name("dialcc_api", tests, NULL, NULL);
 	return failed ? 1 : 0;

@@ -30,10 +30,7 @@
 
 #define FM_DATA E911_TEST_DATA "/fieldmap"
 
-typedef struct data_case
-{
-	char dir[1024];
-} data_case_t;
+typedef tu_case_t data_case_t;
 
 static char *case_read(const data_case_t *c, const char *file, size_t *len)
 {
@@ -139,43 +136,6 @@ static void test_invalid_case(void **state)
 	assert_null(e911_fieldmap_parse(spec, NULL, 0));
 	free(want);
 	free(spec);
-}
-
-/* Runs every sub-directory of dir as one cmocka test of a group. */
-static int run_cases(const char *group, const char *dir, CMUnitTestFunction fn)
-{
-	char **names = tu_list_dirs(dir);
-	size_t n = 0;
-	struct CMUnitTest *tests;
-	data_case_t *cases;
-	int failed;
-
-	if(names == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	while(names[n])
-		n++;
-	if(n == 0) {
-		fprintf(stderr, "no cases in %s\n", dir);
-		tu_free_list(names);
-		return 1;
-	}
-	tests = calloc(n, sizeof(*tests));
-	cases = calloc(n, sizeof(*cases));
-	if(tests == NULL || cases == NULL)
-		exit(1);
-	for(size_t i = 0; i < n; i++) {
-		snprintf(cases[i].dir, sizeof(cases[i].dir), "%s/%s", dir, names[i]);
-		tests[i].name = names[i];
-		tests[i].test_func = fn;
-		tests[i].initial_state = &cases[i];
-	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
-	free(cases);
-	tu_free_list(names);
-	return failed;
 }
 
 /* ---- table tests ---- */
@@ -293,9 +253,11 @@ int main(void)
 	};
 	int failed = 0;
 
-	failed += run_cases("fieldmap_valid", FM_DATA "/valid", test_valid_case);
-	failed += run_cases("fieldmap_reject", FM_DATA "/reject", test_reject_case);
-	failed += run_cases(
+	failed += tu_run_case_dirs(
+			"fieldmap_valid", FM_DATA "/valid", test_valid_case);
+	failed += tu_run_case_dirs(
+			"fieldmap_reject", FM_DATA "/reject", test_reject_case);
+	failed += tu_run_case_dirs(
 			"fieldmap_invalid", FM_DATA "/invalid", test_invalid_case);
 	failed += cmocka_run_group_tests_name("fieldmap_api", tests, NULL, NULL);
 	return failed ? 1 : 0;

@@ -56,11 +56,7 @@ static const e911_pidf_opts_t opts = {
 /* Scratch directory for documents handed to xmllint. */
 static char tmpdir[64];
 
-typedef struct data_case
-{
-	char dir[1024];
-	const char *name;
-} data_case_t;
+typedef tu_case_t data_case_t;
 
 static char *read_or_fail(const char *dir, const char *file, size_t *len)
 {
@@ -191,43 +187,6 @@ static void test_pidf_case(void **state)
 }
 
 /* Runs every case directory under dir as a cmocka group. */
-static int run_cases(const char *group, const char *dir, CMUnitTestFunction fn)
-{
-	char **names = tu_list_dirs(dir);
-	size_t n = 0;
-	struct CMUnitTest *tests;
-	data_case_t *cases;
-	int failed;
-
-	if(names == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	while(names[n])
-		n++;
-	if(n == 0) {
-		fprintf(stderr, "no cases in %s\n", dir);
-		tu_free_list(names);
-		return 1;
-	}
-	tests = calloc(n, sizeof(*tests));
-	cases = calloc(n, sizeof(*cases));
-	if(tests == NULL || cases == NULL)
-		exit(1);
-	for(size_t i = 0; i < n; i++) {
-		snprintf(cases[i].dir, sizeof(cases[i].dir), "%s/%s", dir, names[i]);
-		cases[i].name = names[i];
-		tests[i].name = names[i];
-		tests[i].test_func = fn;
-		tests[i].initial_state = &cases[i];
-	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
-	free(cases);
-	tu_free_list(names);
-	return failed;
-}
-
 /* ---- contract tests ---- */
 
 /* The schema check is not a rubber stamp: a lower-case country fails. */
@@ -618,7 +577,7 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	failed += run_cases("pidf_cases", PIDF_DATA, test_pidf_case);
+	failed += tu_run_case_dirs("pidf_cases", PIDF_DATA, test_pidf_case);
 	failed += cmocka_run_group_tests_name("pidf_api", tests, NULL, NULL);
 	remove_tmpdir(NULL);
 	return failed ? 1 : 0;

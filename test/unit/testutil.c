@@ -6,6 +6,13 @@
  */
 #include "testutil.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,4 +103,42 @@ int tu_write_file(const char *path, const char *data, size_t len)
 	if(fclose(f) != 0)
 		rc = -1;
 	return rc;
+}
+
+int tu_run_case_dirs(
+		const char *group, const char *dir, void (*fn)(void **state))
+{
+	char **names = tu_list_dirs(dir);
+	size_t n = 0;
+	struct CMUnitTest *tests;
+	tu_case_t *cases;
+	int failed;
+
+	if(names == NULL) {
+		fprintf(stderr, "cannot list %s\n", dir);
+		return 1;
+	}
+	while(names[n])
+		n++;
+	if(n == 0) {
+		fprintf(stderr, "no cases in %s\n", dir);
+		tu_free_list(names);
+		return 1;
+	}
+	tests = calloc(n, sizeof(*tests));
+	cases = calloc(n, sizeof(*cases));
+	if(tests == NULL || cases == NULL)
+		exit(1);
+	for(size_t i = 0; i < n; i++) {
+		snprintf(cases[i].dir, sizeof(cases[i].dir), "%s/%s", dir, names[i]);
+		cases[i].name = names[i];
+		tests[i].name = names[i];
+		tests[i].test_func = fn;
+		tests[i].initial_state = &cases[i];
+	}
+	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(tests);
+	free(cases);
+	tu_free_list(names);
+	return failed;
 }

@@ -18,6 +18,20 @@ char *tu_read_file(const char *path, size_t *len);
 char **tu_list_dirs(const char *dir);
 void tu_free_list(char **list);
 
+/* One data-driven case: its directory and name (a sub-directory of the
+ * group's data directory), the initial state of its cmocka test. */
+typedef struct tu_case
+{
+	char dir[1024];
+	const char *name;
+} tu_case_t;
+
+/* Runs fn once per sub-directory of dir (sorted), as the cmocka group
+ * named group, each with a tu_case_t as its state. Returns the number of
+ * failed tests (1 when dir cannot be listed or has no case). */
+int tu_run_case_dirs(
+		const char *group, const char *dir, void (*fn)(void **state));
+
 /* Writes len bytes to path; returns 0 or -1. */
 int tu_write_file(const char *path, const char *data, size_t len);
 
