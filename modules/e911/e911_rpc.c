@@ -233,7 +233,11 @@ static void e911_rpc_refresh(rpc_t *rpc, void *c)
 		rpc->fault(c, 400, "Missing key");
 		return;
 	}
-	if(key.len <= 0 || key.len > E911_KEY_MAX) {
+	/* the same keys a lookup refuses: they never reach the service (nor
+	 * count against its breaker) */
+	if(key.len <= 0 || key.len > E911_KEY_MAX
+			|| (key.s[0] == '.'
+					&& (key.len == 1 || (key.len == 2 && key.s[1] == '.')))) {
 		rpc->fault(c, 400, "Invalid key");
 		return;
 	}
