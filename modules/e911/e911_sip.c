@@ -220,15 +220,34 @@ typedef struct rewrite_memo
 /* Stores the memo in the transaction's AVPs as "now|cid|token|key". */
 static void memo_save(const rewrite_memo_t *m)
 {
-	char buf[64 + 2 * RAND_HEX + E911_KEY_MAX];
+	char buf[32 + 2 * RAND_HEX + E911_KEY_MAX];
+	char num[24];
 	int_str name;
 	int_str val;
-	int n;
+	int nl = 0;
+	int n = 0;
+	long v = m->now;
 
-	n = snprintf(buf, sizeof(buf), "%ld|%s|%s|%.*s", m->now, m->cid_rand,
-			m->token, m->key.len, m->key.s);
-	if(n < 0 || n >= (int)sizeof(buf))
+	/* by hand, not snprintf: this runs for every emergency call */
+	if(v < 0 || m->key.len < 0
+			|| m->key.len
+					   > (int)sizeof(buf) - (int)sizeof(num) - 2 * RAND_HEX - 3)
 		return;
+	do {
+		num[nl++] = (char)('0' + v % 10);
+		v /= 10;
+	} while(v > 0);
+	while(nl > 0)
+		buf[n++] = num[--nl];
+	buf[n++] = '|';
+	memcpy(buf + n, m->cid_rand, RAND_HEX);
+	n += RAND_HEX;
+	buf[n++] = '|';
+	memcpy(buf + n, m->token, RAND_HEX);
+	n += RAND_HEX;
+	buf[n++] = '|';
+	memcpy(buf + n, m->key.s, m->key.len);
+	n += m->key.len;
 	name.s.s = KEY_AVP;
 	name.s.len = sizeof(KEY_AVP) - 1;
 	val.s.s = buf;
@@ -299,18 +318,51 @@ static int route_fallback(sip_msg_t *msg)
 	return E911_ROUTED_FALLBACK;
 }
 
+/* A bounded buffer for the headers we add: once something does not fit,
+ * nothing more is written and failed is set (checked once, at the end). */
+typedef struct hbuf
+{
+	char *s;
+	int len;
+	int size;
+	int failed;
+} hbuf_t;
+
+static void hb_add(hbuf_t *h, const char *s, int n)
+{
+	if(h->failed || n < 0 || n > h->size - h->len) {
+		h->failed = 1;
+		return;
+	}
+	memcpy(h->s + h->len, s, n);
+	h->len += n;
+}
+
+#define HB_LIT(h, lit) hb_add((h), (lit), (int)sizeof(lit) - 1)
+
+static void hb_cstr(hbuf_t *h, const char *s)
+{
+	hb_add(h, s, (int)strlen(s));
+}
+
+static void hb_str(hbuf_t *h, const str *s)
+{
+	hb_add(h, s->s, s->len);
+}
+
 /* Puts the record's provider endpoint id where endpoint_id_to says: the
  * From user ("from"), the PAI ("pai": handled with the PAI), or a named
  * header. Returns 0 or -1. */
-static int place_endpoint_id(
-		sip_msg_t *msg, const char *id, char *hdrs, int *hlen, int size)
+static int place_endpoint_id(sip_msg_t *msg, const char *id, hbuf_t *h)
 {
 	struct to_body *from;
 	int n = strlen(id);
 
 	if(e911_rcfg.endpoint_to == E911_EPID_HEADER) {
-		*hlen += snprintf(hdrs + *hlen, size - *hlen, "%.*s: %s\r\n",
-				e911_rcfg.endpoint_header.len, e911_rcfg.endpoint_header.s, id);
+		hb_str(h, &e911_rcfg.endpoint_header);
+		HB_LIT(h, ": ");
+		hb_add(h, id, n);
+		HB_LIT(h, "\r\n");
 		return 0;
 	}
 	if(e911_rcfg.endpoint_to != E911_EPID_FROM)
@@ -428,11 +480,12 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	char ref[512];
 	char part_hdrs[512];
 	char hdrs[2048];
+	hbuf_t h;
+	int cidlen;
 	e911_mime_part_t parts[3];
 	int nparts;
 	int plen;
 	int hlen;
-	int n = 0;
 	int tries;
 	int by_value;
 	int by_ref;
@@ -467,10 +520,14 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	memo.key.s = loc->key;
 	memo.key.len = strlen(loc->key);
-	n = snprintf(cid, sizeof(cid), "%s@%.*s", memo.cid_rand,
-			e911_rcfg.domain.len, e911_rcfg.domain.s);
-	if(n < 0 || n >= (int)sizeof(cid))
+	/* the Content-ID: <random>@domain */
+	if(RAND_HEX + 1 + e911_rcfg.domain.len >= (int)sizeof(cid))
 		return E911_ROUTE_FAILED;
+	memcpy(cid, memo.cid_rand, RAND_HEX);
+	cid[RAND_HEX] = '@';
+	memcpy(cid + RAND_HEX + 1, e911_rcfg.domain.s, e911_rcfg.domain.len);
+	cidlen = RAND_HEX + 1 + e911_rcfg.domain.len;
+	cid[cidlen] = '\0';
 
 	msg_body(msg, &body);
 	nparts = 0;
@@ -482,15 +539,18 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
 			return E911_ROUTE_FAILED;
 		}
-		n = snprintf(part_hdrs, sizeof(part_hdrs),
-				"Content-Type: application/pidf+xml\r\n"
-				"Content-ID: <%s>\r\n"
-				"Content-Disposition: by-reference;handling=optional\r\n",
-				cid);
-		if(n < 0 || n >= (int)sizeof(part_hdrs))
+		h.s = part_hdrs;
+		h.len = 0;
+		h.size = sizeof(part_hdrs);
+		h.failed = 0;
+		HB_LIT(&h, "Content-Type: application/pidf+xml\r\nContent-ID: <");
+		hb_add(&h, cid, cidlen);
+		HB_LIT(&h, ">\r\nContent-Disposition: by-reference;handling=optional"
+				   "\r\n");
+		if(h.failed)
 			return E911_ROUTE_FAILED;
 		parts[nparts].hdrs = part_hdrs;
-		parts[nparts].hlen = n;
+		parts[nparts].hlen = h.len;
 		parts[nparts].body = pidf_buf;
 		parts[nparts].blen = plen;
 		nparts++;
@@ -519,54 +579,76 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 
 	/* headers: ours go after all existing ones, Geolocation-Routing first
-	 * (it marks our rewrite, see lumps_have_location) */
-	hlen = snprintf(hdrs, sizeof(hdrs), "Geolocation-Routing: %s\r\n",
-			e911_rcfg.geolocation_routing ? "yes" : "no");
+	 * (it marks our rewrite, see lumps_have_location); built with plain
+	 * appends, this runs for every emergency call */
+	h.s = hdrs;
+	h.len = 0;
+	h.size = sizeof(hdrs);
+	h.failed = 0;
+	if(e911_rcfg.geolocation_routing)
+		HB_LIT(&h, "Geolocation-Routing: yes\r\n");
+	else
+		HB_LIT(&h, "Geolocation-Routing: no\r\n");
 	if(by_value || by_ref) {
-		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "Geolocation: ");
-		if(by_value)
-			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "<cid:%s>", cid);
-		if(by_ref)
-			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "%s<%s>",
-					by_value ? ", " : "", ref);
-		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen, "\r\n");
+		HB_LIT(&h, "Geolocation: ");
+		if(by_value) {
+			HB_LIT(&h, "<cid:");
+			hb_add(&h, cid, cidlen);
+			HB_LIT(&h, ">");
+		}
+		if(by_ref) {
+			if(by_value)
+				HB_LIT(&h, ", ");
+			HB_LIT(&h, "<");
+			hb_cstr(&h, ref);
+			HB_LIT(&h, ">");
+		}
+		HB_LIT(&h, "\r\n");
 	}
 	if(by_ref)
-		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
-				"Supported: geolocation-http\r\n");
-	if(e911_rcfg.ng911)
-		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
-				"Call-Info: <cid:p%s@%.*s>;purpose=EmergencyCallData."
-				"ProviderInfo,<cid:s%s@%.*s>;purpose=EmergencyCallData."
-				"ServiceInfo\r\n",
-				memo.cid_rand, e911_rcfg.domain.len, e911_rcfg.domain.s,
-				memo.cid_rand, e911_rcfg.domain.len, e911_rcfg.domain.s);
+		HB_LIT(&h, "Supported: geolocation-http\r\n");
+	if(e911_rcfg.ng911) {
+		HB_LIT(&h, "Call-Info: <cid:p");
+		hb_add(&h, cid, cidlen);
+		HB_LIT(&h, ">;purpose=EmergencyCallData.ProviderInfo,<cid:s");
+		hb_add(&h, cid, cidlen);
+		HB_LIT(&h, ">;purpose=EmergencyCallData.ServiceInfo\r\n");
+	}
 	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
 	epid = e911_rec_get(loc->rec, E911_F_ENDPOINT_ID);
 	if(epid && e911_rcfg.endpoint_to == E911_EPID_PAI) {
-		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
-				"P-Asserted-Identity: <sip:%s@%.*s>\r\n", epid,
-				e911_rcfg.domain.len, e911_rcfg.domain.s);
+		HB_LIT(&h, "P-Asserted-Identity: <sip:");
+		hb_cstr(&h, epid);
+		HB_LIT(&h, "@");
+		hb_str(&h, &e911_rcfg.domain);
+		HB_LIT(&h, ">\r\n");
 	} else if(cb) {
-		if(e911_rcfg.callback_tel)
-			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
-					"P-Asserted-Identity: <tel:%s>\r\n", cb);
-		else
-			hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
-					"P-Asserted-Identity: <sip:%s@%.*s;user=phone>\r\n", cb,
-					e911_rcfg.domain.len, e911_rcfg.domain.s);
+		if(e911_rcfg.callback_tel) {
+			HB_LIT(&h, "P-Asserted-Identity: <tel:");
+			hb_cstr(&h, cb);
+			HB_LIT(&h, ">\r\n");
+		} else {
+			HB_LIT(&h, "P-Asserted-Identity: <sip:");
+			hb_cstr(&h, cb);
+			HB_LIT(&h, "@");
+			hb_str(&h, &e911_rcfg.domain);
+			HB_LIT(&h, ";user=phone>\r\n");
+		}
 	}
-	hlen += snprintf(
-			hdrs + hlen, sizeof(hdrs) - hlen, "Priority: emergency\r\n");
-	if(epid && place_endpoint_id(msg, epid, hdrs, &hlen, sizeof(hdrs)) < 0)
+	HB_LIT(&h, "Priority: emergency\r\n");
+	if(epid && place_endpoint_id(msg, epid, &h) < 0)
 		LM_WARN("e911: cannot place the endpoint id for key '%s'\n", loc->key);
-	if(ed.ctype[0])
-		hlen += snprintf(hdrs + hlen, sizeof(hdrs) - hlen,
-				"Content-Type: %s\r\n", ed.ctype);
-	if(hlen >= (int)sizeof(hdrs)) {
+	if(ed.ctype[0]) {
+		HB_LIT(&h, "Content-Type: ");
+		hb_cstr(&h, ed.ctype);
+		HB_LIT(&h, "\r\n");
+	}
+	if(h.failed) {
+		LM_ERR("e911: the headers for key '%s' do not fit\n", loc->key);
 		e911_mime_edit_free(&ed);
 		return E911_ROUTE_FAILED;
 	}
+	hlen = h.len;
 
 	if(target) {
 		ruri = *target;
