@@ -456,25 +456,34 @@ static int collect_refresh(
 	return 0;
 }
 
-static void refresh_ahead(int64_t now)
+/* Queues a refresh for the keys the sweep step found. */
+static void refresh_submit(refresh_batch_t *b)
 {
-	static refresh_batch_t b;
 	str key;
 	int i;
 
-	if(e911_acfg.refresh_ahead <= 0 || !e911_service_available(now))
-		return;
-	b.now = now;
-	b.n = 0;
-	e911_cache_walk(e911_cache, now, collect_refresh, &b);
-	for(i = 0; i < b.n; i++) {
-		key.s = b.keys[i];
-		key.len = b.lens[i];
+	for(i = 0; i < b->n; i++) {
+		key.s = b->keys[i];
+		key.len = b->lens[i];
 		if(job_submit(&key, NULL) < 0)
 			break;
 	}
-	if(b.n > 0)
+	if(b->n > 0)
 		LM_DBG("e911: refresh-ahead queued %d keys\n", i);
+}
+
+/* One housekeeping tick: expires a slice of the cache table and, in the same
+ * pass, collects refresh-ahead candidates from it. */
+static void sweep_tick(int64_t now, uint32_t *cursor, uint32_t groups)
+{
+	static refresh_batch_t b;
+	int refresh = e911_acfg.refresh_ahead > 0 && e911_service_available(now);
+
+	b.now = now;
+	b.n = 0;
+	e911_cache_sweep_step(e911_cache, cursor, groups, now,
+			refresh ? collect_refresh : NULL, &b);
+	refresh_submit(&b);
 }
 
 static void housekeeper_loop(void)
@@ -482,13 +491,14 @@ static void housekeeper_loop(void)
 	e911_cache_stats_t st;
 	int64_t now;
 	int64_t next_snapshot = (int64_t)time(NULL) + e911_acfg.snapshot_interval;
-	int64_t next_sweep = 0;
 	int64_t period;
+	uint32_t cursor = 0;
+	uint32_t groups;
 
-	/* A sweep visits every bucket of the table (sized for cache_size), so
-	 * it runs every few seconds, not every second: often enough that
-	 * refresh-ahead still sees an entry inside its window (a third of it),
-	 * at most every 10 s, and not at all while the cache is empty. */
+	/* The whole table (sized for cache_size) is swept once per period, a
+	 * slice every second: often enough that refresh-ahead still sees an
+	 * entry inside its window (a third of it), at most every 10 s, and not
+	 * at all while the cache is empty. */
 	period = e911_acfg.refresh_ahead / 3;
 	if(e911_lcfg.cache_ttl / 6 < period)
 		period = e911_lcfg.cache_ttl / 6;
@@ -496,18 +506,18 @@ static void housekeeper_loop(void)
 		period = 1;
 	if(period > 10)
 		period = 10;
-	LM_INFO("e911: housekeeper started (sweep every %d s)\n", (int)period);
+	groups = e911_cache_lock_groups(e911_cache);
+	groups = (groups + (uint32_t)period - 1) / (uint32_t)period;
+	LM_INFO("e911: housekeeper started (whole cache swept every %d s)\n",
+			(int)period);
 	for(;;) {
 		sleep(1);
 		cfg_update();
 		now = (int64_t)time(NULL);
 		e911_conv_expire(now);
 		e911_cache_get_stats(e911_cache, &st);
-		if(now >= next_sweep && st.entries > 0) {
-			e911_cache_expire(e911_cache, now);
-			refresh_ahead(now);
-			next_sweep = now + period;
-		}
+		if(st.entries > 0)
+			sweep_tick(now, &cursor, groups);
 		if(e911_acfg.snapshot_file && e911_acfg.snapshot_file[0]
 				&& now >= next_snapshot) {
 			e911_snapshot_write();

@@ -826,6 +826,66 @@ uint32_t e911_cache_expire(e911_cache_t *c, int64_t now)
 	return n;
 }
 
+/* One step of the incremental sweep: the lock groups *cursor .. *cursor +
+ * count - 1 (wrapping), each under its lock, in one pass over its buckets:
+ * entries expired at now are unlinked (and freed after the unlock), live
+ * ones handed to visit until it returns non-zero. Sweeping a slice per
+ * tick instead of the whole table at once keeps every lock hold short and
+ * the housekeeper's work even over time. Returns how many were removed. */
+uint32_t e911_cache_sweep_step(e911_cache_t *c, uint32_t *cursor,
+		uint32_t count, int64_t now, e911_cache_visit_f visit, void *arg)
+{
+	e911_cache_res_t res;
+	e911_centry_t *list;
+	e911_centry_t **pp;
+	e911_centry_t *e;
+	uint32_t n = 0;
+	uint32_t i;
+	uint32_t b;
+	unsigned l;
+	int stop = (visit == NULL);
+
+	if(c == NULL || cursor == NULL)
+		return 0;
+	if(count > c->nlocks)
+		count = c->nlocks;
+	for(i = 0; i < count; i++) {
+		l = (*cursor + i) & (c->nlocks - 1);
+		list = NULL;
+		e911_lock(c->locks, l);
+		for(b = l; b < c->nbuckets; b += c->nlocks) {
+			pp = &c->buckets[b];
+			while(*pp != NULL) {
+				e = *pp;
+				if(e911_centry_expired(e, now)) {
+					e911_relink_locked(c, b, pp, e->next);
+					e->next = list;
+					list = e;
+					continue;
+				}
+				if(!stop) {
+					e911_fill_res_locked(e, e911_centry_state(e, now),
+							e911_centry_rec(e), &res);
+					stop = visit(e->key, e->klen, &res, arg) != 0;
+				}
+				pp = &e->next;
+			}
+		}
+		e911_unlock(c->locks, l);
+		n += e911_centry_drop_list(c, list);
+	}
+	*cursor = (*cursor + count) & (c->nlocks - 1);
+	e911_stat_add(&c->expired, n);
+	return n;
+}
+
+/* The number of lock groups (a power of two): a sweep step of that many
+ * covers the whole table. */
+uint32_t e911_cache_lock_groups(e911_cache_t *c)
+{
+	return c ? c->nlocks : 0;
+}
+
 /* Visits every live entry, one lock at a time; entries expired at now are
  * skipped (and left for expire or lookup to remove). Returns how many. */
 uint32_t e911_cache_walk(

@@ -128,6 +128,16 @@ typedef int (*e911_cache_visit_f)(
 uint32_t e911_cache_walk(
 		e911_cache_t *c, int64_t now, e911_cache_visit_f visit, void *arg);
 
+/* One step of an incremental sweep over count lock groups starting at
+ * *cursor (which moves on, wrapping): removes the entries expired at now
+ * and calls visit (when not NULL, with the same contract as
+ * e911_cache_walk) for each live one until it returns non-zero. A full
+ * table is e911_cache_lock_groups(c) groups. Returns how many were
+ * removed. */
+uint32_t e911_cache_sweep_step(e911_cache_t *c, uint32_t *cursor,
+		uint32_t count, int64_t now, e911_cache_visit_f visit, void *arg);
+uint32_t e911_cache_lock_groups(e911_cache_t *c);
+
 /* Fills st with the current counters (read without locks: approximate). */
 void e911_cache_get_stats(e911_cache_t *c, e911_cache_stats_t *st);
 

@@ -436,6 +436,61 @@ static void test_walk(void **state)
 	e911_cache_destroy(c);
 }
 
+/* The incremental sweep: slices of lock groups, together a full pass, remove
+ * exactly the expired entries and visit every live one once; a visitor that
+ * stops does not stop the expiry. */
+static void test_sweep_step(void **state)
+{
+	e911_cache_t *c = e911_cache_new(1000, 0);
+	uint32_t groups = e911_cache_lock_groups(c);
+	uint32_t cursor = 0;
+	uint32_t removed = 0;
+	uint32_t i;
+	char key[32];
+	t_walk_t w;
+
+	assert_true(groups >= 2 && (groups & (groups - 1)) == 0);
+	for(i = 0; i < 400; i++) {
+		snprintf(key, sizeof(key), "s%u", i);
+		if(i % 4 == 0) /* negative, gone at 50 */
+			assert_int_equal(
+					e911_cache_put_negative(c, key, strlen(key), 1, 50), 0);
+		else
+			assert_int_equal(t_put(c, key, 100 + i, 1), 0);
+	}
+	/* a full pass in three uneven steps, the last one wrapping */
+	memset(&w, 0, sizeof(w));
+	removed += e911_cache_sweep_step(c, &cursor, groups / 2, 60, t_walk_cb, &w);
+	assert_int_equal(cursor, groups / 2);
+	removed += e911_cache_sweep_step(c, &cursor, groups / 4, 60, t_walk_cb, &w);
+	removed += e911_cache_sweep_step(
+			c, &cursor, groups - groups / 2 - groups / 4, 60, t_walk_cb, &w);
+	assert_int_equal(cursor, 0);
+	assert_int_equal(removed, 100);
+	assert_int_equal(w.n, 300);
+	assert_int_equal(w.negative, 0);
+	assert_int_equal(w.bad, 0);
+	assert_int_equal(t_stats(c).entries, 300);
+	assert_int_equal(t_stats(c).expired, 100);
+	/* more than the table wraps to one pass; a stopped visitor still expires */
+	assert_int_equal(t_put(c, "late", 100, 1), 0);
+	assert_int_equal(e911_cache_put_negative(c, "gone", 4, 1, 70), 0);
+	memset(&w, 0, sizeof(w));
+	w.stop_after = 1;
+	assert_int_equal(
+			e911_cache_sweep_step(c, &cursor, 10 * groups, 80, t_walk_cb, &w),
+			1);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(cursor, 0);
+	/* without a visitor: expiry only */
+	assert_int_equal(
+			e911_cache_sweep_step(c, &cursor, groups, 80, NULL, NULL), 0);
+	assert_int_equal(t_stats(c).entries, 301);
+	assert_int_equal(e911_test_locks_held(), 0);
+	t_invariants(c, 1000, 0);
+	e911_cache_destroy(c);
+}
+
 static void test_entry_bound(void **state)
 {
 	const uint32_t max = 1000;
@@ -821,6 +876,7 @@ int main(void)
 			cmocka_unit_test(test_replace_keeps_stats),
 			cmocka_unit_test(test_remove_flush_expire),
 			cmocka_unit_test(test_walk),
+			cmocka_unit_test(test_sweep_step),
 			cmocka_unit_test(test_entry_bound),
 			cmocka_unit_test(test_byte_bound),
 			cmocka_unit_test(test_lru_keeps_used),
