@@ -21,13 +21,15 @@ local function reqinit()
 		KSR.sl.sl_send_reply(483, "Too Many Hops")
 		return false
 	end
+	-- in-dialog requests other than re-INVITEs go on even when malformed
+	-- (they end calls, emergency calls included), so they are not checked
+	if KSR.siputils.has_totag() > 0 and not KSR.is_INVITE() then
+		return true
+	end
 	if KSR.sanity.sanity_check(17895, 7) < 0 then
 		-- a malformed emergency call is still an emergency call
 		if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
 			KSR.warn("e911: malformed emergency request from " .. KSR.pv.get("$si") .. ": routing it anyway\n")
-			return true
-		end
-		if KSR.siputils.has_totag() > 0 and not KSR.is_INVITE() then
 			return true
 		end
 		KSR.warn("malformed SIP request from " .. KSR.pv.get("$si") .. "\n")
