@@ -65,10 +65,12 @@ typedef struct rec_builder
 	int64_t updated_at;
 	int32_t max_age;
 	uint16_t len[E911_F_COUNT]; /* 0 = absent */
-	char val[E911_F_COUNT][E911_VALUE_MAX + 1];
 	char *err;
 	size_t errlen;
 	unsigned dropped; /* DROPPED_* bits: values left out, for the warning */
+	/* last: only val[f][0 .. len[f]] is ever read, so a new builder zeroes
+	 * everything before it (not these ~10 KiB) */
+	char val[E911_F_COUNT][E911_VALUE_MAX + 1];
 } rec_builder_t;
 
 #define DROPPED_COUNTRY 1u
@@ -93,8 +95,11 @@ int e911_civic_field(const char *name, size_t len)
 {
 	if(name == NULL)
 		return -1;
+	if(len == 0)
+		return -1;
 	for(int f = 0; f < E911_CA_COUNT; f++) {
-		if(strlen(civic_names[f]) == len
+		/* the first byte rules out most names without a strlen */
+		if(civic_names[f][0] == name[0] && strlen(civic_names[f]) == len
 				&& memcmp(civic_names[f], name, len) == 0)
 			return f;
 	}
@@ -314,11 +319,13 @@ static int set_scalar(rec_builder_t *b, int field, const char *what,
 static void fix_country(rec_builder_t *b)
 {
 	char *c = b->val[E911_CA_COUNTRY];
-	int up0 = c[0] & ~0x20;
-	int up1 = c[1] & ~0x20;
+	int up0;
+	int up1;
 
 	if(b->len[E911_CA_COUNTRY] == 0)
 		return;
+	up0 = c[0] & ~0x20;
+	up1 = c[1] & ~0x20;
 	if(b->len[E911_CA_COUNTRY] != 2 || up0 < 'A' || up0 > 'Z' || up1 < 'A'
 			|| up1 > 'Z') {
 		b->len[E911_CA_COUNTRY] = 0;
@@ -334,20 +341,24 @@ static int parse_civic(rec_builder_t *b, json_t *civic)
 {
 	const char *name;
 	json_t *v;
-	char what[32];
+	/* "civic.<name>" for the error messages, made once */
+	static char what[E911_CA_COUNT][24];
 
 	if(civic == NULL || json_is_null(civic))
 		return 0;
 	if(!json_is_object(civic))
 		return rec_fail(b, "civic: expected an object");
+	if(what[0][0] == '\0') {
+		for(int f = 0; f < E911_CA_COUNT; f++)
+			snprintf(what[f], sizeof(what[f]), "civic.%s", civic_names[f]);
+	}
 	json_object_foreach(civic, name, v)
 	{
 		int f = e911_civic_field(name, strlen(name));
 
 		if(f < 0)
 			continue;
-		snprintf(what, sizeof(what), "civic.%s", civic_names[f]);
-		if(set_scalar(b, f, what, v, "a string or number") < 0)
+		if(set_scalar(b, f, what[f], v, "a string or number") < 0)
 			return -1;
 	}
 	fix_country(b);
@@ -1073,12 +1084,13 @@ e911_record_t *e911_record_parse_mapped(const char *json, size_t len,
 	if(err != NULL && errlen > 0)
 		err[0] = '\0';
 	/* about 10 KiB: kept off the stack of the SIP worker */
-	b = calloc(1, sizeof(*b));
+	b = malloc(sizeof(*b));
 	if(b == NULL) {
 		if(err != NULL && errlen > 0)
 			snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	memset(b, 0, offsetof(rec_builder_t, val));
 	b->err = err;
 	b->errlen = errlen;
 	b->max_age = -1;
