@@ -23,6 +23,19 @@
 
 #include "e911_mime.h"
 
+/* Copies s[0..n) to p; returns the end of the copy. Plans are made for
+ * every emergency call, so they are built with this rather than snprintf:
+ * every length is known, and a boundary is at most E911_BOUNDARY_MAX bytes,
+ * which the buffers (and the assert on ed->ctype) are sized for. */
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* put() of a string literal. */
+#define PUT_LIT(p, lit) put((p), "" lit, sizeof(lit) - 1)
+
 static const char *skip_ws(const char *p, const char *end)
 {
 	while(p < end && (*p == ' ' || *p == '\t'))
@@ -108,39 +121,27 @@ static void *memmem_last(
 }
 
 /* Offset of the CRLF that starts the closing delimiter "\r\n--B--" of a
- * multipart body, or -1 when the body has none. */
-static long close_delimiter_at(const char *body, size_t blen, const char *b)
+ * multipart body (boundary b[0..bl)), or -1 when the body has none. */
+static long close_delimiter_at(
+		const char *body, size_t blen, const char *b, size_t bl)
 {
 	char delim[E911_BOUNDARY_MAX + 8];
-	int n;
+	char *end;
 	const char *p;
 
-	n = snprintf(delim, sizeof(delim), "\r\n--%s--", b);
-	if(n < 0 || (size_t)n >= sizeof(delim))
+	if(bl > E911_BOUNDARY_MAX)
 		return -1;
-	p = memmem_last(body, blen, delim, (size_t)n);
+	end = PUT_LIT(delim, "\r\n--");
+	end = put(end, b, bl);
+	end = PUT_LIT(end, "--");
+	p = memmem_last(body, blen, delim, (size_t)(end - delim));
 	if(p == NULL)
 		return -1;
 	return (long)(p - body);
 }
 
-static char *concat(size_t *len, const char *a, size_t alen, const char *b,
-		size_t blen, const char *c, size_t clen, const char *d, size_t dlen)
-{
-	char *s = malloc(alen + blen + clen + dlen + 1);
-
-	if(s == NULL)
-		return NULL;
-	memcpy(s, a, alen);
-	memcpy(s + alen, b, blen);
-	memcpy(s + alen + blen, c, clen);
-	memcpy(s + alen + blen + clen, d, dlen);
-	*len = alen + blen + clen + dlen;
-	s[*len] = '\0';
-	return s;
-}
-
-static int token_ok(const char *token)
+/* Length of token when it is 1..60 characters of [0-9A-Za-z], else 0. */
+static size_t token_len(const char *token)
 {
 	size_t n = strlen(token);
 
@@ -150,47 +151,47 @@ static int token_ok(const char *token)
 		if(!isalnum((unsigned char)token[i]))
 			return 0;
 	}
-	return 1;
+	return n;
 }
 
-/* Builds the parts' text: each part as delimiter, headers, CRLF, content;
- * the first delimiter without its leading CRLF when bare (the body starts
- * with it), then close ("" for none). Returns a malloc()ed blob or NULL. */
-static char *parts_blob(const char *b, int bare, const e911_mime_part_t *parts,
-		int n, const char *close, size_t *len)
+/* Builds the parts' text: each part as delimiter (boundary b[0..bl)),
+ * headers, CRLF, content; the first delimiter without its leading CRLF when
+ * bare (the body starts with it), then close[0..cl) (cl 0 for none).
+ * Returns a malloc()ed NUL-terminated blob or NULL. */
+static char *parts_blob(const char *b, size_t bl, int bare,
+		const e911_mime_part_t *parts, int n, const char *close, size_t cl,
+		size_t *len)
 {
-	size_t blen = strlen(b);
-	size_t total = strlen(close) + 1;
-	size_t pos = 0;
+	size_t total = cl + 1;
 	char *out;
+	char *p;
 	int i;
 
 	for(i = 0; i < n; i++)
-		total += blen + 6 + parts[i].hlen + 2 + parts[i].blen;
+		total += bl + 6 + parts[i].hlen + 2 + parts[i].blen;
 	out = malloc(total);
 	if(out == NULL)
 		return NULL;
+	p = out;
 	for(i = 0; i < n; i++) {
-		if(i > 0 || !bare) {
-			memcpy(out + pos, "\r\n", 2);
-			pos += 2;
-		}
-		memcpy(out + pos, "--", 2);
-		memcpy(out + pos + 2, b, blen);
-		memcpy(out + pos + 2 + blen, "\r\n", 2);
-		pos += blen + 4;
-		memcpy(out + pos, parts[i].hdrs, parts[i].hlen);
-		pos += parts[i].hlen;
-		memcpy(out + pos, "\r\n", 2);
-		pos += 2;
-		memcpy(out + pos, parts[i].body, parts[i].blen);
-		pos += parts[i].blen;
+		if(i > 0 || !bare)
+			p = PUT_LIT(p, "\r\n");
+		p = PUT_LIT(p, "--");
+		p = put(p, b, bl);
+		p = PUT_LIT(p, "\r\n");
+		p = put(p, parts[i].hdrs, parts[i].hlen);
+		p = PUT_LIT(p, "\r\n");
+		p = put(p, parts[i].body, parts[i].blen);
 	}
-	memcpy(out + pos, close, strlen(close) + 1);
-	pos += strlen(close);
-	*len = pos;
+	p = put(p, close, cl);
+	*p = '\0';
+	*len = (size_t)(p - out);
 	return out;
 }
+
+_Static_assert(sizeof("multipart/mixed;boundary=") - 1 + E911_BOUNDARY_MAX
+					   < sizeof(((e911_mime_edit_t *)0)->ctype),
+		"e911_mime_edit_t.ctype holds the new Content-Type");
 
 int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 		size_t blen, const e911_mime_part_t *parts, int nparts,
@@ -198,8 +199,12 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 {
 	char b[E911_BOUNDARY_MAX + 1];
 	char close[E911_BOUNDARY_MAX + 16]; /* "\r\n--B--\r\n" */
-	char first[E911_BOUNDARY_MAX + 160];
-	int flen;
+	size_t bl;
+	size_t tl;
+	size_t cl;
+	size_t shown;
+	char *p;
+	int n;
 	long at;
 
 	memset(ed, 0, sizeof(*ed));
@@ -208,11 +213,13 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 		return -1;
 	}
 	if(blen > 0 && is_multipart_mixed(ctype, ctlen)
-			&& e911_mime_boundary(ctype, ctlen, b, sizeof(b)) > 0) {
-		at = close_delimiter_at(body, blen, b);
+			&& (n = e911_mime_boundary(ctype, ctlen, b, sizeof(b))) > 0) {
+		bl = (size_t)n;
+		at = close_delimiter_at(body, blen, b, bl);
 		if(at >= 0) {
 			/* sibling parts, inserted before the closing delimiter */
-			ed->suffix = parts_blob(b, 0, parts, nparts, "", &ed->suffix_len);
+			ed->suffix =
+					parts_blob(b, bl, 0, parts, nparts, "", 0, &ed->suffix_len);
 			if(ed->suffix == NULL)
 				goto nomem;
 			ed->suffix_at = (size_t)at;
@@ -221,12 +228,17 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 		/* no closing delimiter: malformed, so wrap it whole below */
 	}
 
-	if(!token_ok(token)) {
+	tl = token_len(token);
+	if(tl == 0) {
 		snprintf(err, errlen, "invalid boundary token");
 		return -1;
 	}
-	snprintf(b, sizeof(b), "e911-%s", token);
-	if(blen > 0 && memmem(body, blen, b, strlen(b)) != NULL) {
+	/* "e911-" and at most 60 characters: within E911_BOUNDARY_MAX */
+	p = PUT_LIT(b, "e911-");
+	p = put(p, token, tl);
+	*p = '\0';
+	bl = (size_t)(p - b);
+	if(blen > 0 && memmem(body, blen, b, bl) != NULL) {
 		snprintf(err, errlen, "boundary occurs in the body");
 		return -1;
 	}
@@ -236,13 +248,19 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 		snprintf(err, errlen, "unusable Content-Type of the message body");
 		return -1;
 	}
-	snprintf(ed->ctype, sizeof(ed->ctype), "multipart/mixed;boundary=%s", b);
-	snprintf(close, sizeof(close), "\r\n--%s--\r\n", b);
+	p = PUT_LIT(ed->ctype, "multipart/mixed;boundary=");
+	p = put(p, b, bl);
+	*p = '\0';
+	p = PUT_LIT(close, "\r\n--");
+	p = put(p, b, bl);
+	p = PUT_LIT(p, "--\r\n");
+	cl = (size_t)(p - close);
 
 	if(blen == 0) {
 		/* late offer: only our parts */
 		ed->suffix_at = 0;
-		ed->suffix = parts_blob(b, 1, parts, nparts, close, &ed->suffix_len);
+		ed->suffix =
+				parts_blob(b, bl, 1, parts, nparts, close, cl, &ed->suffix_len);
 		if(ed->suffix == NULL)
 			goto nomem;
 		return 0;
@@ -252,12 +270,22 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 		ctype = "application/octet-stream";
 		ctlen = strlen(ctype);
 	}
-	flen = snprintf(first, sizeof(first), "--%s\r\nContent-Type: %.*s\r\n\r\n",
-			b, (int)ctlen, ctype);
-	ed->prefix =
-			concat(&ed->prefix_len, first, (size_t)flen, "", 0, "", 0, "", 0);
-	ed->suffix = parts_blob(b, 0, parts, nparts, close, &ed->suffix_len);
-	if(ed->prefix == NULL || ed->suffix == NULL)
+	/* the original part's headers: its Content-Type up to a NUL, if it has
+	 * one (as "%.*s" printed it); sizeof counts the final NUL */
+	shown = strnlen(ctype, ctlen);
+	ed->prefix = malloc(bl + shown + sizeof("--\r\nContent-Type: \r\n\r\n"));
+	if(ed->prefix == NULL)
+		goto nomem;
+	p = PUT_LIT(ed->prefix, "--");
+	p = put(p, b, bl);
+	p = PUT_LIT(p, "\r\nContent-Type: ");
+	p = put(p, ctype, shown);
+	p = PUT_LIT(p, "\r\n\r\n");
+	*p = '\0';
+	ed->prefix_len = (size_t)(p - ed->prefix);
+	ed->suffix =
+			parts_blob(b, bl, 0, parts, nparts, close, cl, &ed->suffix_len);
+	if(ed->suffix == NULL)
 		goto nomem;
 	ed->suffix_at = blen;
 	return 0;

@@ -52,7 +52,7 @@ typedef struct out
 } out_t;
 
 /* Appends s[0..n) or marks the writer failed. */
-static void out_raw(out_t *o, const char *s, size_t n)
+static inline void out_raw(out_t *o, const char *s, size_t n)
 {
 	if(o->failed)
 		return;
@@ -65,104 +65,154 @@ static void out_raw(out_t *o, const char *s, size_t n)
 	o->buf[o->pos] = '\0';
 }
 
-static void out_str(out_t *o, const char *s)
-{
-	out_raw(o, s, strlen(s));
-}
+/* Appends a string literal, its length known at compile time: rendering
+ * runs for every emergency call and most of the document is markup. (The
+ * "" makes anything but a literal a compile error.) */
+#define OUT_LIT(o, lit) out_raw((o), "" lit, sizeof(lit) - 1)
 
-/* Appends s XML-escaped. */
-static void out_esc(out_t *o, const char *s)
+/* Appends a, s[0..n) and b as one piece (a tag around a name): one bounds
+ * check instead of three. */
+static inline void out_wrap(out_t *o, const char *a, size_t al, const char *s,
+		size_t n, const char *b, size_t bl)
 {
 	if(o->failed)
 		return;
-	if(e911_xml_escape(o->buf, o->size, &o->pos, s, strlen(s)) < 0)
+	if(o->pos + al + n + bl >= o->size) {
 		o->failed = 1;
+		return;
+	}
+	memcpy(o->buf + o->pos, a, al);
+	memcpy(o->buf + o->pos + al, s, n);
+	memcpy(o->buf + o->pos + al + n, b, bl);
+	o->pos += al + n + bl;
+	o->buf[o->pos] = '\0';
 }
 
-/* Starts a line indented by level steps of two spaces. */
-static void out_indent(out_t *o, int level)
+/* out_wrap() with string literals around s[0..n). */
+#define OUT_WRAP(o, lit_a, s, n, lit_b)                            \
+	out_wrap((o), "" lit_a, sizeof(lit_a) - 1, (s), (n), "" lit_b, \
+			sizeof(lit_b) - 1)
+
+/* What e911_xml_escape() does with a byte: XE_COPY keeps it as it is,
+ * XE_DROP removes it (C0 controls other than TAB, LF and CR, and DEL,
+ * cannot appear in XML 1.0 at all), the others name its replacement in
+ * xml_rep. */
+enum xml_esc_class
 {
-	static const char spaces[] = "                ";
+	XE_COPY = 0,
+	XE_DROP,
+	XE_AMP,
+	XE_LT,
+	XE_GT,
+	XE_QUOT,
+	XE_APOS,
+	XE_TAB,
+	XE_LF,
+	XE_CR
+};
 
-	out_raw(o, spaces, (size_t)(2 * level));
-}
+/* The class of every byte (GNU range designators); every byte not listed,
+ * UTF-8 sequences included, is XE_COPY. */
+static const unsigned char xml_esc_class[256] = {
+		[0x00 ... 0x08] = XE_DROP,
+		['\t'] = XE_TAB,
+		['\n'] = XE_LF,
+		[0x0B ... 0x0C] = XE_DROP,
+		['\r'] = XE_CR,
+		[0x0E ... 0x1F] = XE_DROP,
+		['"'] = XE_QUOT,
+		['&'] = XE_AMP,
+		['\''] = XE_APOS,
+		['<'] = XE_LT,
+		['>'] = XE_GT,
+		[0x7F] = XE_DROP,
+};
 
-/* Writes an indented line "<name>escaped value</name>". */
-static void out_elem(out_t *o, int level, const char *name, const char *v)
+/* The replacement of each class but XE_COPY. */
+#define XML_REP(lit)         \
+	{                        \
+		lit, sizeof(lit) - 1 \
+	}
+static const struct xml_rep
 {
-	out_indent(o, level);
-	out_str(o, "<");
-	out_str(o, name);
-	out_str(o, ">");
-	out_esc(o, v);
-	out_str(o, "</");
-	out_str(o, name);
-	out_str(o, ">\n");
-}
-
-/* Writes an indented line of markup. */
-static void out_line(out_t *o, int level, const char *markup)
-{
-	out_indent(o, level);
-	out_str(o, markup);
-	out_str(o, "\n");
-}
+	const char *s;
+	size_t len;
+} xml_rep[] = {
+		[XE_DROP] = XML_REP(""),
+		[XE_AMP] = XML_REP("&amp;"),
+		[XE_LT] = XML_REP("&lt;"),
+		[XE_GT] = XML_REP("&gt;"),
+		[XE_QUOT] = XML_REP("&quot;"),
+		[XE_APOS] = XML_REP("&apos;"),
+		[XE_TAB] = XML_REP("&#9;"),
+		[XE_LF] = XML_REP("&#10;"),
+		[XE_CR] = XML_REP("&#13;"),
+};
+#undef XML_REP
 
 int e911_xml_escape(
 		char *buf, size_t size, size_t *pos, const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t p;
+	size_t i = 0;
 
 	if(buf == NULL || pos == NULL || *pos >= size || (s == NULL && len > 0))
 		return -1;
 	p = *pos;
-	for(size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *rep = NULL;
-		char one[2] = {(char)c, '\0'};
-		size_t n;
+	while(i < len) {
+		size_t run = i;
+		const struct xml_rep *r;
 
-		switch(c) {
-			case '&':
-				rep = "&amp;";
-				break;
-			case '<':
-				rep = "&lt;";
-				break;
-			case '>':
-				rep = "&gt;";
-				break;
-			case '"':
-				rep = "&quot;";
-				break;
-			case '\'':
-				rep = "&apos;";
-				break;
-			case '\t':
-				rep = "&#9;";
-				break;
-			case '\n':
-				rep = "&#10;";
-				break;
-			case '\r':
-				rep = "&#13;";
-				break;
-			default:
-				/* other C0 controls cannot appear in XML 1.0 at all */
-				rep = (c < 0x20 || c == 0x7F) ? "" : one;
-				break;
+		/* a run of bytes that are kept as they are, copied in one go */
+		while(run < len && xml_esc_class[u[run]] == XE_COPY)
+			run++;
+		if(run > i) {
+			if(p + (run - i) >= size)
+				goto full;
+			memcpy(buf + p, s + i, run - i);
+			p += run - i;
+			i = run;
+			continue;
 		}
-		n = strlen(rep);
-		if(p + n >= size) {
-			buf[*pos] = '\0';
-			return -1;
-		}
-		memcpy(buf + p, rep, n);
-		p += n;
+		/* s[i] is replaced or dropped */
+		r = &xml_rep[xml_esc_class[u[i]]];
+		if(p + r->len >= size)
+			goto full;
+		memcpy(buf + p, r->s, r->len);
+		p += r->len;
+		i++;
 	}
 	buf[p] = '\0';
 	*pos = p;
 	return 0;
+
+full:
+	/* what was there before *pos stays, NUL-terminated */
+	buf[*pos] = '\0';
+	return -1;
+}
+
+/* Appends the NUL-terminated s XML-escaped, byte for byte as
+ * e911_xml_escape() does, without measuring s first: the terminating NUL
+ * (class XE_DROP) ends the last run of kept bytes. */
+static void out_esc(out_t *o, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for(;;) {
+		const unsigned char *run = u;
+		const struct xml_rep *r;
+
+		while(xml_esc_class[*run] == XE_COPY)
+			run++;
+		out_raw(o, (const char *)u, (size_t)(run - u));
+		if(*run == '\0')
+			return;
+		r = &xml_rep[xml_esc_class[*run]];
+		out_raw(o, r->s, r->len);
+		u = run + 1;
+	}
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
@@ -412,22 +462,33 @@ static int domain_ok(const char *domain)
 	return 1;
 }
 
-/* Appends the entity's user part: atext characters that need neither URI
- * nor XML escaping are kept, every other byte is percent-encoded. */
+/* Whether c is kept as it is in the entity's user part: atext characters
+ * that need neither URI nor XML escaping. */
+static int entity_char_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		   || (c >= '0' && c <= '9') || (c != 0 && strchr("+-._~!$*=", c));
+}
+
+/* Appends the entity's user part: the characters entity_char_ok() keeps,
+ * every other byte percent-encoded. */
 static void out_entity_user(out_t *o, const char *user)
 {
 	static const char hex[] = "0123456789ABCDEF";
+	const char *kept = user; /* start of the run of kept characters */
+	const char *p;
 
-	for(const char *p = user; *p; p++) {
+	for(p = user; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 		char enc[3] = {'%', hex[c >> 4], hex[c & 15]};
 
-		if((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-				|| (c >= '0' && c <= '9') || strchr("+-._~!$*=", c) != NULL)
-			out_raw(o, p, 1);
-		else
-			out_raw(o, enc, 3);
+		if(entity_char_ok(c))
+			continue;
+		out_raw(o, kept, (size_t)(p - kept));
+		out_raw(o, enc, 3);
+		kept = p + 1;
 	}
+	out_raw(o, kept, (size_t)(p - kept));
 }
 
 /* Writes the <presence> start tag with the namespaces the document uses. */
@@ -440,119 +501,155 @@ static void out_presence(
 		user = e911_rec_get(rec, E911_F_KEY);
 	if(user == NULL)
 		user = "unknown";
-	out_str(o, "<presence xmlns=\"" NS_PIDF "\"\n"
+	OUT_LIT(o, "<presence xmlns=\"" NS_PIDF "\"\n"
 			   "          xmlns:gp=\"" NS_GP "\"\n"
 			   "          xmlns:gbp=\"" NS_GBP "\"\n"
 			   "          xmlns:ca=\"" NS_CA "\"\n");
 	if(has_ext(rec))
-		out_str(o, "          xmlns:cae=\"" NS_CAE "\"\n");
-	out_str(o, "          xmlns:gml=\"" NS_GML "\"\n"
+		OUT_LIT(o, "          xmlns:cae=\"" NS_CAE "\"\n");
+	OUT_LIT(o, "          xmlns:gml=\"" NS_GML "\"\n"
 			   "          xmlns:gs=\"" NS_GS "\"\n"
 			   "          entity=\"pres:");
 	out_entity_user(o, user);
-	out_str(o, "@");
+	OUT_LIT(o, "@");
 	out_esc(o, opts->domain);
-	out_str(o, "\">\n");
+	OUT_LIT(o, "\">\n");
+}
+
+/* Length of e911_civic_name(f), measured on first use rather than on every
+ * call. The names never change, so each entry is only ever set to the same
+ * value; the atomic accesses keep concurrent renderers well-defined. */
+static size_t civic_name_len(int f)
+{
+	static unsigned char len[E911_CA_COUNT]; /* 0: not measured yet */
+	unsigned char n = __atomic_load_n(&len[f], __ATOMIC_RELAXED);
+
+	if(n == 0) {
+		n = (unsigned char)strlen(e911_civic_name(f));
+		__atomic_store_n(&len[f], n, __ATOMIC_RELAXED);
+	}
+	return n;
 }
 
 /* Writes <ca:civicAddress> with the fields in schema order, the RFC 6848
- * ones as cae: elements after the base ones. */
-static void out_civic(out_t *o, const e911_record_t *rec, int level)
+ * ones as cae: elements after the base ones, one indented line each:
+ * "<ca:NAME>escaped value</ca:NAME>". */
+static void out_civic(out_t *o, const e911_record_t *rec)
 {
-	char name[16];
-
-	out_line(o, level, "<ca:civicAddress>");
+	OUT_LIT(o, "          <ca:civicAddress>\n");
 	for(int f = 0; f < E911_CA_COUNT; f++) {
 		const char *v = e911_rec_get(rec, f);
+		const char *name;
+		size_t nl;
+		int ext = f >= E911_CA_STP;
 
 		if(v == NULL)
 			continue;
-		{
-			const char *pfx = f >= E911_CA_STP ? "cae:" : "ca:";
-			const char *cn = e911_civic_name(f);
-			size_t pl = strlen(pfx);
-			size_t nl = strlen(cn);
-
-			if(pl + nl >= sizeof(name)) {
-				o->failed = 1;
-				return;
-			}
-			memcpy(name, pfx, pl);
-			memcpy(name + pl, cn, nl + 1);
-		}
-		out_elem(o, level + 1, name, v);
+		name = e911_civic_name(f);
+		nl = civic_name_len(f);
+		if(ext)
+			OUT_WRAP(o, "            <cae:", name, nl, ">");
+		else
+			OUT_WRAP(o, "            <ca:", name, nl, ">");
+		out_esc(o, v);
+		if(ext)
+			OUT_WRAP(o, "</cae:", name, nl, ">\n");
+		else
+			OUT_WRAP(o, "</ca:", name, nl, ">\n");
 	}
-	out_line(o, level, "</ca:civicAddress>");
+	OUT_LIT(o, "          </ca:civicAddress>\n");
 }
 
 /* Writes the geodetic shape: gs:Circle with a radius, else gml:Point. */
-static void out_geo(out_t *o, const e911_record_t *rec, int level)
+static void out_geo(out_t *o, const e911_record_t *rec)
 {
 	char lat[32];
 	char lon[32];
 	char radius[32];
+	int latlen;
+	int lonlen;
+	int rlen = 0;
 	int circle = (rec->flags & E911_REC_HAS_RADIUS) != 0;
 
-	if(fmt_micro(rec->lat, 0, lat, sizeof(lat)) < 0
-			|| fmt_micro(rec->lon, 0, lon, sizeof(lon)) < 0
-			|| (circle
-					&& fmt_micro(rec->radius_m, 1, radius, sizeof(radius))
-							   < 0)) {
+	latlen = fmt_micro(rec->lat, 0, lat, sizeof(lat));
+	lonlen = fmt_micro(rec->lon, 0, lon, sizeof(lon));
+	if(circle)
+		rlen = fmt_micro(rec->radius_m, 1, radius, sizeof(radius));
+	if(latlen < 0 || lonlen < 0 || rlen < 0) {
 		o->failed = 1;
 		return;
 	}
-	out_indent(o, level);
-	out_str(o, circle ? "<gs:Circle" : "<gml:Point");
-	out_str(o, " srsName=\"" SRS_4326 "\">\n");
-	out_indent(o, level + 1);
-	out_str(o, "<gml:pos>");
-	out_str(o, lat);
-	out_str(o, " ");
-	out_str(o, lon);
-	out_str(o, "</gml:pos>\n");
+	if(circle)
+		OUT_LIT(o, "          <gs:Circle srsName=\"" SRS_4326 "\">\n");
+	else
+		OUT_LIT(o, "          <gml:Point srsName=\"" SRS_4326 "\">\n");
+	OUT_LIT(o, "            <gml:pos>");
+	out_raw(o, lat, (size_t)latlen);
+	OUT_LIT(o, " ");
+	out_raw(o, lon, (size_t)lonlen);
+	OUT_LIT(o, "</gml:pos>\n");
 	if(circle) {
-		out_indent(o, level + 1);
-		out_str(o, "<gs:radius uom=\"" UOM_METRE "\">");
-		out_str(o, radius);
-		out_str(o, "</gs:radius>\n");
+		OUT_LIT(o, "            <gs:radius uom=\"" UOM_METRE "\">");
+		out_raw(o, radius, (size_t)rlen);
+		OUT_LIT(o, "</gs:radius>\n"
+				   "          </gs:Circle>\n");
+	} else {
+		OUT_LIT(o, "          </gml:Point>\n");
 	}
-	out_line(o, level, circle ? "</gs:Circle>" : "</gml:Point>");
 }
+
+/* An RFC 3339 time as written in the document (e911_time_format()): only
+ * digits and "-:TZ", so it is written without escaping. */
+typedef struct stamp
+{
+	char s[32];
+	size_t len;
+} stamp_t;
 
 /* Writes one tuple: id, one geopriv holding the civic or geodetic
  * location, usage rules, method, and the timestamp. */
 static void out_tuple(out_t *o, const e911_record_t *rec, int civic,
-		const char *ts, const char *expiry)
+		const stamp_t *ts, const stamp_t *expiry)
 {
-	out_line(o, 1, civic ? "<tuple id=\"civic\">" : "<tuple id=\"geo\">");
-	out_line(o, 2, "<status>");
-	out_line(o, 3, "<gp:geopriv>");
-	out_line(o, 4, "<gp:location-info>");
 	if(civic)
-		out_civic(o, rec, 5);
+		OUT_LIT(o, "  <tuple id=\"civic\">\n");
 	else
-		out_geo(o, rec, 5);
-	out_line(o, 4, "</gp:location-info>");
-	out_line(o, 4, "<gp:usage-rules>");
-	out_elem(o, 5, "gbp:retransmission-allowed", "true");
-	out_elem(o, 5, "gbp:retention-expiry", expiry);
-	out_line(o, 4, "</gp:usage-rules>");
-	out_elem(o, 4, "gp:method", "Manual");
-	out_line(o, 3, "</gp:geopriv>");
-	out_line(o, 2, "</status>");
-	out_elem(o, 2, "timestamp", ts);
-	out_line(o, 1, "</tuple>");
+		OUT_LIT(o, "  <tuple id=\"geo\">\n");
+	OUT_LIT(o, "    <status>\n"
+			   "      <gp:geopriv>\n"
+			   "        <gp:location-info>\n");
+	if(civic)
+		out_civic(o, rec);
+	else
+		out_geo(o, rec);
+	OUT_LIT(o, "        </gp:location-info>\n"
+			   "        <gp:usage-rules>\n"
+			   "          <gbp:retransmission-allowed>true"
+			   "</gbp:retransmission-allowed>\n"
+			   "          <gbp:retention-expiry>");
+	out_raw(o, expiry->s, expiry->len);
+	OUT_LIT(o, "</gbp:retention-expiry>\n"
+			   "        </gp:usage-rules>\n"
+			   "        <gp:method>Manual</gp:method>\n"
+			   "      </gp:geopriv>\n"
+			   "    </status>\n"
+			   "    <timestamp>");
+	out_raw(o, ts->s, ts->len);
+	OUT_LIT(o, "</timestamp>\n"
+			   "  </tuple>\n");
 }
 
 int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 		char *buf, size_t size)
 {
 	out_t o = {buf, size, 0, 0};
-	char ts[32];
-	char expiry[32];
+	stamp_t ts;
+	stamp_t expiry;
 	int64_t t;
 	int64_t retention;
 	int64_t expires;
+	int tl;
+	int el;
 	int civic;
 	int geo;
 
@@ -567,19 +664,24 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 		return -1;
 	t = rec->updated_at != 0 ? rec->updated_at : (int64_t)opts->now;
 	retention = opts->retention_s > 0 ? opts->retention_s : 0;
+	if(retention > PIDF_RETENTION_MAX)
+		return -1;
 	/* retention runs from when the location is conveyed, not from when the
 	 * record was last updated (an old record must not arrive expired) */
 	expires = ((int64_t)opts->now > t ? (int64_t)opts->now : t) + retention;
-	if(retention > PIDF_RETENTION_MAX || e911_time_format(t, ts, sizeof(ts)) < 0
-			|| e911_time_format(expires, expiry, sizeof(expiry)) < 0)
+	tl = e911_time_format(t, ts.s, sizeof(ts.s));
+	el = e911_time_format(expires, expiry.s, sizeof(expiry.s));
+	if(tl < 0 || el < 0)
 		return -1;
-	out_str(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	ts.len = (size_t)tl;
+	expiry.len = (size_t)el;
+	OUT_LIT(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	out_presence(&o, rec, opts);
 	if(civic)
-		out_tuple(&o, rec, 1, ts, expiry);
+		out_tuple(&o, rec, 1, &ts, &expiry);
 	if(geo)
-		out_tuple(&o, rec, 0, ts, expiry);
-	out_str(&o, "</presence>\n");
+		out_tuple(&o, rec, 0, &ts, &expiry);
+	OUT_LIT(&o, "</presence>\n");
 	if(o.failed || o.pos > (size_t)INT32_MAX) {
 		buf[0] = '\0';
 		return -1;

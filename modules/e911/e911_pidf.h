@@ -65,8 +65,11 @@ int e911_time_format(int64_t t, char *buf, size_t size);
  * fraction) into unix seconds. Returns 0 on success, -1 otherwise. */
 int e911_time_parse(const char *s, size_t len, int64_t *out);
 
-/* Appends s[0..len) XML-escaped (& < > " ') to buf at *pos; returns 0, or
- * -1 when it does not fit (buf is then left NUL-terminated at *pos). */
+/* Appends s[0..len) XML-escaped to buf at *pos and NUL-terminates it:
+ * & < > " ' and TAB, LF, CR become references, the other C0 controls and
+ * DEL (which XML 1.0 cannot carry) are dropped, every other byte is kept.
+ * Returns 0 (*pos moved past the text), or -1 when it does not fit (buf is
+ * then left NUL-terminated at the unchanged *pos). */
 int e911_xml_escape(
 		char *buf, size_t size, size_t *pos, const char *s, size_t len);
 

@@ -5,11 +5,9 @@
  * rendered document, each run N times (default 10000). Meant to be run
  * under callgrind, which counts instructions exactly:
  *
- *     cc -O2 -g -Imodules/e911 test/bench/micro_render.c \
- *         build/libe911core.a $(pkg-config --libs jansson libcurl) \
- *         -o /tmp/micro_render
+ *     cmake --build build --target e911_render_bench
  *     valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out \
- *         /tmp/micro_render test/data 10000
+ *         build/test/e911_render_bench test/data 10000
  *     callgrind_annotate --inclusive=yes /tmp/cg.out | grep -E 'render|add_parts'
  *
  * and divide the inclusive counts by N. Without valgrind it prints the
