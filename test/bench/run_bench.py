@@ -127,6 +127,22 @@ def pct(xs, p):
 # ---------------------------------------------------------------------------
 # processes
 
+# --pin: Kamailio on some CPUs, the load generator and the location service on the
+# others, so that Kamailio (not SIPp) is what saturates in the rate phase.
+PIN = {"kam": None, "load": None}
+
+
+def pin(pids, which):
+    cpus = PIN.get(which)
+    if not cpus:
+        return
+    for pid in pids:
+        try:
+            os.sched_setaffinity(pid, cpus)
+        except OSError:
+            pass
+
+
 def kam_pids(leader):
     """Every process of the Kamailio started as session leader `leader`."""
     out = []
@@ -177,6 +193,7 @@ class Uas:
                                               stdout=subprocess.DEVNULL,
                                               stderr=open(os.path.join(self.dir, "stderr"), "wb"),
                                               start_new_session=True))
+        pin([self.proc.pid], "load")
         time.sleep(0.3)
         if self.proc.poll() is not None:
             raise RuntimeError("SIPp UAS did not start: see %s" % self.dir)
@@ -203,6 +220,7 @@ class Locsvc:
             cwd=workdir, stdin=subprocess.DEVNULL,
             stdout=open(os.path.join(workdir, name + ".log"), "wb"), stderr=subprocess.STDOUT,
             start_new_session=True))
+        pin([self.proc.pid], "load")
         for _ in range(100):
             if os.path.exists(pf):
                 break
@@ -272,6 +290,7 @@ class UacRun:
                                               stdout=subprocess.DEVNULL,
                                               stderr=open(os.path.join(self.dir, "stderr"), "wb"),
                                               start_new_session=True))
+        pin([self.proc.pid], "load")
         return self
 
     def wait(self):
@@ -391,6 +410,7 @@ class Proxy:
                 T.TIME_SCALE = old
         else:
             self.k.start()
+        pin(kam_pids(self.leader()), "kam")
         return self
 
     def leader(self):
@@ -1263,6 +1283,9 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=0)
     ap.add_argument("--only", default="verify,cpu,callgrind,rate,setup,async,shm,cache,locsvc")
+    ap.add_argument("--pin", default=None, metavar="KAM/LOAD",
+                    help="CPU sets, e.g. 0/1: Kamailio on CPU 0, SIPp and the location "
+                         "service on CPU 1 (Kamailio then saturates first)")
     ap.add_argument("--rates", default=None,
                     help="call rates of the rate phase, comma-separated (default: 250 .. 4000)")
     ap.add_argument("--plot", default=None, help="PNG path (default <out>/bench-rate.png)")
@@ -1273,6 +1296,10 @@ def main():
     ap.add_argument("--recompute-callgrind", metavar="OUT",
                     help="re-derive the callgrind numbers of an earlier run's OUT directory")
     args = ap.parse_args()
+    if args.pin:
+        kam, load = args.pin.split("/")
+        PIN["kam"] = {int(x) for x in kam.split(",")}
+        PIN["load"] = {int(x) for x in load.split(",")}
     if args.recompute_callgrind:
         args.out = args.recompute_callgrind
         b = Bench(args)
@@ -1305,6 +1332,7 @@ def main():
     log("benchmark%s: results in %s" % (" (quick)" if args.quick else "", args.out))
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
     b.results["phases"] = phases
+    b.results["pin"] = args.pin
     b.results["mem"] = args.mem or "default (qm)"
     try:
         b.start()
