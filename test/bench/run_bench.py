@@ -1129,8 +1129,10 @@ class Bench:
             f.write('set terminal pngcairo size 900,540 font ",11"\n' if self._has_cairo() else
                     'set terminal png size 900,540\n')
             f.write('set output "%s"\n' % png)
-            f.write('set title "Emergency call rate vs failed calls (warm cache, %d cores, %s)"\n' % (
-                os.cpu_count(), "quick" if self.quick else "full run"))
+            pinned = self.results.get("pin")
+            f.write('set title "Emergency call rate vs failed calls (warm cache, %d cores, %s%s)"\n' % (
+                os.cpu_count(), "quick" if self.quick else "full run",
+                ", Kamailio on CPU %s, load on CPU %s" % tuple(pinned.split("/")) if pinned else ""))
             f.write('set xlabel "offered call rate (calls/s)"\nset ylabel "failed calls (%)"\n')
             f.write('set grid\nset key top left\nset yrange [0:*]\n')
             f.write('set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lc rgb "gray"\n')
