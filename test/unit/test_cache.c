@@ -759,6 +759,7 @@ static int cc_child(e911_cache_t *const *caches, int64_t *clock, unsigned id)
 	e911_cache_t *c;
 	e911_record_t *r;
 	cc_walk_t w;
+	uint32_t cursor = 0;
 	char key[64];
 	size_t klen;
 	int64_t now;
@@ -809,6 +810,12 @@ static int cc_child(e911_cache_t *const *caches, int64_t *clock, unsigned id)
 		} else if(op < 957) {
 			memset(&w, 0, sizeof(w));
 			e911_cache_walk(c, now, cc_walk_cb, &w);
+			bad += (int)w.bad;
+		} else if(op < 962) {
+			/* the housekeeper's incremental sweep, a slice at a time */
+			memset(&w, 0, sizeof(w));
+			e911_cache_sweep_step(
+					c, &cursor, 1 + rand_r(&seed) % 8, now, cc_walk_cb, &w);
 			bad += (int)w.bad;
 		} else if(rand_r(&seed) % 200 == 0) {
 			/* the shared clock: a tick every ~1000 operations in all */
