@@ -243,7 +243,7 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 		return -1;
 	}
 	if(ctlen > 0
-			&& (ctlen > 100 || memchr(ctype, '\r', ctlen)
+			&& (ctlen > E911_CTYPE_MAX || memchr(ctype, '\r', ctlen)
 					|| memchr(ctype, '\n', ctlen))) {
 		snprintf(err, errlen, "unusable Content-Type of the message body");
 		return -1;

@@ -27,6 +27,9 @@
 #include <stddef.h>
 
 #define E911_BOUNDARY_MAX 70 /* RFC 2046 */
+/* Longest Content-Type of an original body that is wrapped as a part (it is
+ * copied into the part's headers); longer ones are refused. */
+#define E911_CTYPE_MAX 1000
 
 typedef struct e911_mime_edit
 {

@@ -468,8 +468,10 @@ static void remember_caller(sip_msg_t *msg, const char *cb)
 	}
 }
 
+/* The rewrite with a location. *changed is set once the message may have
+ * been modified: a failure before that leaves it as it was. */
 static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
-		const rewrite_memo_t *reuse)
+		const rewrite_memo_t *reuse, int *changed)
 {
 	rewrite_memo_t memo;
 	const char *reason;
@@ -636,6 +638,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		}
 	}
 	HB_LIT(&h, "Priority: emergency\r\n");
+	*changed = 1;
 	if(epid && place_endpoint_id(msg, epid, &h) < 0)
 		LM_WARN("e911: cannot place the endpoint id for key '%s'\n", loc->key);
 	if(ed.ctype[0]) {
@@ -697,6 +700,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 int e911_route_msg(sip_msg_t *msg)
 {
 	e911_loc_t *loc;
+	int changed = 0;
 	int rc;
 
 	if(msg->first_line.type != SIP_REQUEST) {
@@ -716,19 +720,28 @@ int e911_route_msg(sip_msg_t *msg)
 
 	loc = e911_loc_get(msg);
 	if(loc && loc->rec) {
-		rc = route_location(msg, loc, NULL, NULL);
-		if(rc != E911_ROUTED_LOCATION)
-			LM_ERR("e911: could not add the location for key '%s'\n", loc->key);
-	} else {
-		if(loc == NULL)
-			LM_WARN("e911: e911_route() without e911_locate() for this call: "
-					"routing to the fallback\n");
-		update_stat(e911_st.fallback_routes, 1);
-		rc = route_fallback(msg);
-		if(rc == E911_ROUTED_FALLBACK) {
-			note_route(loc, "fallback", &e911_rcfg.fallback_route);
-			remember_caller(msg, NULL);
+		rc = route_location(msg, loc, NULL, NULL, &changed);
+		if(rc == E911_ROUTED_LOCATION || changed) {
+			if(rc != E911_ROUTED_LOCATION)
+				LM_ERR("e911: could not add the location for key '%s'\n",
+						loc->key);
+			e911_audit_track(msg, loc);
+			return rc;
 		}
+		/* nothing was changed: never leave the call on the caller's
+		 * Request-URI, send it where calls without a location go */
+		LM_ERR("e911: could not add the location for key '%s': routing the "
+			   "call to the fallback\n",
+				loc->key);
+	} else if(loc == NULL) {
+		LM_WARN("e911: e911_route() without e911_locate() for this call: "
+				"routing to the fallback\n");
+	}
+	update_stat(e911_st.fallback_routes, 1);
+	rc = route_fallback(msg);
+	if(rc == E911_ROUTED_FALLBACK) {
+		note_route(loc, "fallback", &e911_rcfg.fallback_route);
+		remember_caller(msg, NULL);
 	}
 	e911_audit_track(msg, loc);
 	return rc;
@@ -738,6 +751,7 @@ int e911_fallback_msg(sip_msg_t *msg)
 {
 	e911_loc_t *loc;
 	rewrite_memo_t memo;
+	int changed = 0;
 
 	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
 		return E911_ROUTE_FAILED;
@@ -757,7 +771,8 @@ int e911_fallback_msg(sip_msg_t *msg)
 		e911_locate_cached(msg, &memo.key, 0);
 		loc = e911_loc_get(msg);
 		if(loc && loc->rec
-				&& route_location(msg, loc, &e911_rcfg.fallback_route, &memo)
+				&& route_location(
+						   msg, loc, &e911_rcfg.fallback_route, &memo, &changed)
 						   == E911_ROUTED_LOCATION) {
 			e911_audit_retry(msg, &e911_rcfg.fallback_route, 1);
 			return E911_ROUTED_LOCATION;

@@ -740,6 +740,34 @@ class TestSipSide(FaultCase):
         self.assertEqual(rx.msg.values("Geolocation"), ["<cid:%s>" % pidf.content_id])
         self.assertPidf(pidf.body, rec)
 
+    def test_multipart_body_without_boundary(self):
+        # a "multipart/mixed" body without a boundary cannot be split: it is kept
+        # whole, byte-identical, as the first part, and the PIDF-LO follows it
+        rec = self.env.records["dave"]
+        call, rx, _ = self.routed_call("dave", "psap", scenario="uac_invite_multipart_noboundary.xml",
+                                       log=self.located_line("dave"))
+        _, sent = call.sent_invite()
+        got_mp = rx.msg.multipart()
+        self.assertEqual([p.content_type for p in got_mp.parts],
+                         ["multipart/mixed", "application/pidf+xml"])
+        self.assertEqual(got_mp.parts[0].body, sent.body,
+                         "the caller's body is not byte-identical")
+        self.assertPidf(got_mp.parts[1].body, rec)
+
+    def test_content_type_too_long_goes_to_fallback(self):
+        # a Content-Type the module will not copy into a part (> 1000 bytes): the
+        # location cannot be added, and the call must not stay on its own Request-URI
+        mark = self.log_mark()
+        self.routed_call("dave", "fallback", scenario="uac_invite_longctype.xml",
+                         keys={"ctparam": "v" * 1100},
+                         log=r"e911: could not add the location for key 'dave': routing the "
+                             r"call to the fallback")
+        # straight there: left on its own Request-URI (this proxy) it came back
+        # around until Max-Forwards ran out and only the failure route saved it
+        self.assertEqual(len(re.findall(r"e911: class \d call from 'dave'",
+                                        self.log_since(mark))), 1,
+                         "the INVITE looped through the proxy")
+
     def test_several_geolocation_headers(self):
         rec = self.env.records["erin"]
         call, rx, _ = self.routed_call("erin", "psap", scenario="uac_invite_geoloc.xml",
