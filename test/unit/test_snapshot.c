@@ -294,7 +294,7 @@ static void test_valid_file(void **state)
 
 static void test_invalid_case(void **state)
 {
-	const char *dir = *state;
+	const char *dir = ((const tu_case_t *)*state)->dir;
 	char path[1200];
 	char err[512] = "";
 	char *reason;
@@ -504,43 +504,6 @@ static void test_open_fails(void **state)
 	assert_int_equal(dir_entries(s->dir), 0);
 }
 
-/* Runs every sub-directory of dir as one cmocka test of a group. */
-static int run_cases(const char *group, const char *dir, CMUnitTestFunction fn)
-{
-	char **names = tu_list_dirs(dir);
-	size_t n = 0;
-	struct CMUnitTest *tests;
-	char(*dirs)[1024];
-	int failed;
-
-	if(names == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	while(names[n])
-		n++;
-	if(n == 0) {
-		fprintf(stderr, "no cases in %s\n", dir);
-		tu_free_list(names);
-		return 1;
-	}
-	tests = calloc(n, sizeof(*tests));
-	dirs = calloc(n, sizeof(*dirs));
-	if(tests == NULL || dirs == NULL)
-		exit(1);
-	for(size_t i = 0; i < n; i++) {
-		snprintf(dirs[i], sizeof(dirs[i]), "%s/%s", dir, names[i]);
-		tests[i].name = names[i];
-		tests[i].test_func = fn;
-		tests[i].initial_state = dirs[i];
-	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
-	free(dirs);
-	tu_free_list(names);
-	return failed;
-}
-
 #define SCRATCH(f) \
 	cmocka_unit_test_setup_teardown(f, scratch_setup, scratch_teardown)
 
@@ -564,7 +527,7 @@ int main(void)
 	int failed = 0;
 
 	failed += cmocka_run_group_tests_name("snapshot_api", tests, NULL, NULL);
-	failed += run_cases(
+	failed += tu_run_case_dirs(
 			"snapshot_invalid", SNAP_DATA "/invalid", test_invalid_case);
 	return failed ? 1 : 0;
 }
