@@ -38,11 +38,11 @@
 #include "../../core/parser/parse_uri.h"
 #include "../../core/usr_avp.h"
 
-#include "e911_async.h"
+#include "e911_lookup_async.h"
 #include "e911_audit.h"
-#include "e911_dial.h"
+#include "core/e911_dialplan.h"
 #include "e911_mod.h"
-#include "e911_pidf.h"
+#include "core/e911_pidf.h"
 
 #define AUDIT_AVP "e911_audit"
 #define RING_LINES 64

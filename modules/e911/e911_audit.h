@@ -15,7 +15,7 @@
 #include "../../core/rpc.h"
 #include "../../core/str.h"
 
-#include "e911_locate.h"
+#include "e911_lookup.h"
 
 typedef struct e911_audit_cfg
 {

@@ -13,7 +13,7 @@
  * The module's exports: parameters, script functions and their KEMI twins,
  * the $e911(...) pseudo-variable and statistics. Each script function is a
  * thin w_ wrapper that resolves its parameters and calls the ki_ function
- * KEMI calls too; the work is done in e911_locate.c (lookup), e911_sip.c
+ * KEMI calls too; the work is done in e911_lookup.c (lookup), e911_invite_rewrite.c
  * (rewrite) and the pure core (e911_record, e911_pidf, e911_dial,
  * e911_cache, e911_fetch, e911_mime).
  */
@@ -36,18 +36,18 @@
 #include "../../core/rpc_lookup.h"
 #include "../../core/ip_addr.h"
 
-#include "e911_async.h"
+#include "e911_lookup_async.h"
 #include "e911_audit.h"
-#include "e911_conv.h"
+#include "e911_conveyance.h"
 #include "e911_notify.h"
-#include "e911_dial.h"
-#include "e911_dispatch.h"
-#include "e911_net.h"
-#include "e911_locate.h"
+#include "core/e911_dialplan.h"
+#include "core/e911_dispatchable.h"
+#include "core/e911_cidr.h"
+#include "e911_lookup.h"
 #include "e911_mod.h"
-#include "e911_pidf.h"
+#include "core/e911_pidf.h"
 #include "e911_rpc.h"
-#include "e911_sip.h"
+#include "e911_invite_rewrite.h"
 
 MODULE_VERSION
 

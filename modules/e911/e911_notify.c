@@ -36,12 +36,12 @@
 #include "../../core/mem/shm_mem.h"
 #include "../../core/pt.h"
 
-#include "e911_async.h"
+#include "e911_lookup_async.h"
 #include "e911_audit.h"
-#include "e911_dial.h"
+#include "core/e911_dialplan.h"
 #include "e911_mod.h"
 #include "e911_notify.h"
-#include "e911_pidf.h"
+#include "core/e911_pidf.h"
 
 #define KIND_HOOK 0
 #define KIND_SIP 1

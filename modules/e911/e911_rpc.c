@@ -23,8 +23,8 @@
 
 #include "../../core/dprint.h"
 
-#include "e911_locate.h"
-#include "e911_pidf.h"
+#include "e911_lookup.h"
+#include "core/e911_pidf.h"
 #include "e911_rpc.h"
 
 #define LIST_DEFAULT 1000

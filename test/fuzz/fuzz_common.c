@@ -19,7 +19,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 
-#include "e911_net.h"
+#include "e911_cidr.h"
 #include "e911_pidf.h"
 
 #define NS_CA "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr"

@@ -38,7 +38,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "e911_dial.h"
+#include "e911_dialplan.h"
 #include "fuzz_common.h"
 
 #define MAX_LINES 64

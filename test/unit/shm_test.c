@@ -1,6 +1,6 @@
 /*
  * Shared-memory and lock shim for the unit tests, fuzzers and benchmarks: an
- * implementation of modules/e911/e911_shm.h that needs no Kamailio.
+ * implementation of modules/e911/core/e911_shm.h that needs no Kamailio.
  *
  * Memory comes from one anonymous MAP_SHARED mapping, created by the first
  * call (256 MiB unless the environment variable E911_TEST_SHM_MB says

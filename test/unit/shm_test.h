@@ -2,7 +2,7 @@
  * Test-only controls of the shared-memory shim in shm_test.c: cap the bytes
  * the allocator hands out (to drive the "out of shared memory" paths), read
  * its usage, check its heap, and find locks left held. The shim itself
- * implements modules/e911/e911_shm.h over one anonymous MAP_SHARED mapping,
+ * implements modules/e911/core/e911_shm.h over one anonymous MAP_SHARED mapping,
  * created by the first allocation: create what forked children must share
  * before forking.
  *

@@ -1,6 +1,6 @@
 /*
  * Unit tests: RFC 7852 ProviderInfo and ServiceInfo rendering
- * (modules/e911/e911_addl.c).
+ * (modules/e911/core/e911_additional_data.c).
  *
  * Data-driven (see test/data/addl/README.md): every case directory renders
  * its input.txt and must produce expected.xml exactly; the document is also
@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "e911_addl.h"
+#include "e911_additional_data.h"
 #include "testutil.h"
 
 #ifndef E911_TEST_DATA

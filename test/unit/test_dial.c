@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "e911_dial.h"
+#include "e911_dialplan.h"
 
 /* Runs every "<input> <class> [urn]" line of file against dp (or, with dp
  * NULL, against e911_urn_classify). */

@@ -1,6 +1,6 @@
 /*
  * Unit tests: per-country dial plans (e911_dialplan_countries and
- * e911_dial_classify_cc in modules/e911/e911_dial.c).
+ * e911_dial_classify_cc in modules/e911/core/e911_dialplan.c).
  *
  * Data-driven: every directory of test/data/dial/countries/valid and
  * .../invalid is one cmocka test (see the README there). Valid cases build
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "e911_dial.h"
+#include "e911_dialplan.h"
 #include "testutil.h"
 
 #ifndef E911_TEST_DATA

@@ -1,6 +1,6 @@
 /*
  * Unit tests: field maps (e911_fieldmap_parse, e911_record_parse_mapped in
- * modules/e911/e911_record.c).
+ * modules/e911/core/e911_record.c).
  *
  * Data-driven (see test/data/fieldmap/README.md): valid cases read an
  * answer of the service's own shape through a map and must give the very

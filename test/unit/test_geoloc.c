@@ -1,5 +1,5 @@
 /*
- * Unit tests for the Geolocation header parser (modules/e911/e911_geoloc.c).
+ * Unit tests for the Geolocation header parser (modules/e911/core/e911_geoloc.c).
  *
  * Data-driven: every "case:" block of test/data/geoloc/cases.txt becomes a
  * cmocka test of its own (the file's header describes the format). A valid

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "e911_net.h"
+#include "e911_cidr.h"
 
 static void test_cases(void **state)
 {

@@ -1,6 +1,6 @@
 /*
  * Unit tests for PIDF-LO and address-line rendering
- * (modules/e911/e911_pidf.c).
+ * (modules/e911/core/e911_pidf.c).
  *
  * Data-driven: each test/data/pidf/<case>/ holds record.json (a location-
  * service answer), expected.xml (the exact document e911_pidf_render()

@@ -1,5 +1,5 @@
 /*
- * Unit tests: the PSAP-callback memory (modules/e911/e911_recent.c) over
+ * Unit tests: the PSAP-callback memory (modules/e911/core/e911_callback_memory.c) over
  * the shared-memory shim (shm_test.c).
  *
  * Data-driven (see test/data/recent/README.md): the number normalisation
@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "e911_recent.h"
+#include "e911_callback_memory.h"
 #include "e911_shm.h"
 #include "shm_test.h"
 #include "testutil.h"

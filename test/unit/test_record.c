@@ -1,5 +1,5 @@
 /*
- * Unit tests for location records (modules/e911/e911_record.c).
+ * Unit tests for location records (modules/e911/core/e911_record.c).
  *
  * Mostly data-driven, in the manner of jansson's test/suites:
  *   test/data/record/valid/<case>/input.json     a location-service answer

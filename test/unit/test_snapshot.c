@@ -1,5 +1,5 @@
 /*
- * Unit tests for the snapshot file (modules/e911/e911_snapshot.c).
+ * Unit tests for the snapshot file (modules/e911/core/e911_snapshot.c).
  *
  * - Round trip: the records of a fixed table (parsed from contract JSON)
  *   are written and loaded back byte-identical, keys and times included.

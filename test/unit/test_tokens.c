@@ -1,5 +1,5 @@
 /*
- * Unit tests: location-reference tokens (modules/e911/e911_tokens.c) over
+ * Unit tests: location-reference tokens (modules/e911/core/e911_reference_tokens.c) over
  * the shared-memory shim (shm_test.c).
  *
  * Data-driven (see test/data/tokens/README.md): scenario scripts that issue,
@@ -29,7 +29,7 @@
 
 #include "e911_record.h"
 #include "e911_shm.h"
-#include "e911_tokens.h"
+#include "e911_reference_tokens.h"
 #include "shm_test.h"
 #include "testutil.h"
 

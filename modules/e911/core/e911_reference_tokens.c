@@ -7,7 +7,7 @@
  */
 
 /*
- * The table described in e911_tokens.h. Layout:
+ * The table described in e911_reference_tokens.h. Layout:
  *
  * - The table header holds the geometry, the lock, the 128-bit hash secret
  *   and the bucket array (one allocation), then the counters and the
@@ -31,7 +31,7 @@
 #include <sys/random.h>
 
 #include "e911_shm.h"
-#include "e911_tokens.h"
+#include "e911_reference_tokens.h"
 
 #define TOKEN_RAW 16
 #define TOKEN_BUCKETS_MIN 64u

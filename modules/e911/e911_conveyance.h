@@ -13,7 +13,7 @@
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"
 
-#include "e911_record.h"
+#include "core/e911_record.h"
 
 /* location_mode */
 #define E911_MODE_VALUE 1

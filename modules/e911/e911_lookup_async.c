@@ -49,10 +49,10 @@
 #include "../../core/sr_module.h"
 #include "../../modules/tm/tm_load.h"
 
-#include "e911_async.h"
-#include "e911_conv.h"
-#include "e911_locate.h"
-#include "e911_snapshot.h"
+#include "e911_lookup_async.h"
+#include "e911_conveyance.h"
+#include "e911_lookup.h"
+#include "core/e911_snapshot.h"
 
 #define JOB_BUCKETS 1024
 #define CBNAME_MAX 64

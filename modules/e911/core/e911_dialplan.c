@@ -24,7 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "e911_dial.h"
+#include "e911_dialplan.h"
 
 #define URN_SOS "urn:service:sos"
 #define URN_TEST_SOS "urn:service:test.sos"

@@ -12,8 +12,8 @@
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"
 
-#include "e911_addl.h"
-#include "e911_locate.h"
+#include "core/e911_additional_data.h"
+#include "e911_lookup.h"
 
 /* e911_route() return codes */
 #define E911_ROUTED_LOCATION 1

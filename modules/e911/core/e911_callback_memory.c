@@ -7,7 +7,7 @@
  */
 
 /*
- * The table described in e911_recent.h, in one shared-memory block:
+ * The table described in e911_callback_memory.h, in one shared-memory block:
  *
  *   header | bucket heads (nbuckets x uint32) | entries (max x entry)
  *
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "e911_recent.h"
+#include "e911_callback_memory.h"
 #include "e911_record.h"
 #include "e911_shm.h"
 

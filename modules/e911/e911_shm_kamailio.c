@@ -15,7 +15,7 @@
 #include "../../core/locking.h"
 #include "../../core/mem/shm_mem.h"
 
-#include "e911_shm.h"
+#include "core/e911_shm.h"
 
 void *e911_shm_malloc(size_t size)
 {

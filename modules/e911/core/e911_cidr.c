@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "e911_net.h"
+#include "e911_cidr.h"
 
 typedef struct net_addr
 {

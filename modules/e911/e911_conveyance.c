@@ -12,7 +12,7 @@
  * carries an https (or http on loopback) URI with an unguessable 128-bit
  * token; Kamailio itself answers it from event_route[xhttp:request] with
  * e911_dereference(), for reference_ttl seconds. The tokens live in a
- * bounded shared-memory table (e911_tokens.c), so any process can answer.
+ * bounded shared-memory table (e911_reference_tokens.c), so any process can answer.
  *
  * A device or upstream element may already have put Geolocation in the
  * request: its values are kept as they are (RFC 6442: add last, never
@@ -38,12 +38,12 @@
 #include "../../core/trim.h"
 #include "../../modules/xhttp/api.h"
 
-#include "e911_conv.h"
-#include "e911_geoloc.h"
-#include "e911_pidf.h"
-#include "e911_recent.h"
-#include "e911_sip.h"
-#include "e911_tokens.h"
+#include "e911_conveyance.h"
+#include "core/e911_geoloc.h"
+#include "core/e911_pidf.h"
+#include "core/e911_callback_memory.h"
+#include "e911_invite_rewrite.h"
+#include "core/e911_reference_tokens.h"
 
 #define GEO_MAX 16
 

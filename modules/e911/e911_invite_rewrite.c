@@ -34,12 +34,12 @@
 #include "../../core/usr_avp.h"
 
 #include "e911_audit.h"
-#include "e911_conv.h"
-#include "e911_dial.h"
-#include "e911_mime.h"
+#include "e911_conveyance.h"
+#include "core/e911_dialplan.h"
+#include "core/e911_mime.h"
 #include "e911_mod.h"
-#include "e911_pidf.h"
-#include "e911_sip.h"
+#include "core/e911_pidf.h"
+#include "e911_invite_rewrite.h"
 
 e911_route_cfg_t e911_rcfg;
 

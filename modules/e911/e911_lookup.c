@@ -30,7 +30,7 @@
 #include "../../core/dprint.h"
 #include "../../core/pt.h"
 
-#include "e911_locate.h"
+#include "e911_lookup.h"
 
 e911_locate_cfg_t e911_lcfg;
 e911_cache_t *e911_cache = NULL;

@@ -22,10 +22,10 @@
 #include "../../core/str.h"
 #include "../../core/counters.h"
 
-#include "e911_breaker.h"
-#include "e911_cache.h"
-#include "e911_fetch.h"
-#include "e911_record.h"
+#include "core/e911_breaker.h"
+#include "core/e911_cache.h"
+#include "core/e911_fetch.h"
+#include "core/e911_record.h"
 
 /* e911_locate() return codes, as the script sees them */
 #define E911_LOC_FRESH 1

@@ -9,7 +9,7 @@
 /*
  * The pure core (the cache) allocates shared memory and takes locks only
  * through these functions. Inside Kamailio they map to shm_malloc() and a
- * gen_lock_set_t (e911_shm_kam.c); the unit tests and fuzzers link a version
+ * gen_lock_set_t (e911_shm_kamailio.c); the unit tests and fuzzers link a version
  * over an anonymous shared mapping and process-shared mutexes
  * (test/unit/shm_test.c), so the same code is exercised by forked processes.
  */

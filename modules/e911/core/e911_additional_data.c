@@ -7,7 +7,7 @@
  */
 
 /*
- * Renders the blocks described in e911_addl.h. Each render first runs the
+ * Renders the blocks described in e911_additional_data.h. Each render first runs the
  * matching check (so nothing is written for an invalid block), then
  * appends the elements in schema order with e911_xml_escape() from the
  * PIDF renderer. List values (Language, ServiceType) are split on commas
@@ -25,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "e911_addl.h"
+#include "e911_additional_data.h"
 #include "e911_pidf.h"
 #include "e911_record.h"
 

@@ -31,7 +31,7 @@
  * This file is part of the module's pure core: no Kamailio headers.
  */
 
-#include "e911_net.h"
+#include "e911_cidr.h"
 #include "e911_record.h"
 #include "e911_pidf.h"
 

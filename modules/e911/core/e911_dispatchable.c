@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "e911_dispatch.h"
+#include "e911_dispatchable.h"
 
 int e911_dispatchable(const e911_record_t *rec)
 {
