@@ -49,7 +49,7 @@
 #define RING_LINE_MAX 4096
 #define RETRY_URI_MAX 256
 
-e911_audit_cfg_t e911_audcfg = {"", 0};
+e911_audit_cfg_t e911_audit_cfg = {"", 0};
 
 typedef struct audit_ring
 {
@@ -232,7 +232,7 @@ static void file_append(const char *line, int len)
 	unsigned int gen;
 	ssize_t n;
 
-	if(e911_audcfg.path == NULL || e911_audcfg.path[0] == '\0')
+	if(e911_audit_cfg.path == NULL || e911_audit_cfg.path[0] == '\0')
 		return;
 	gen = __atomic_load_n(&ring->generation, __ATOMIC_ACQUIRE);
 	if(audit_fd >= 0 && gen != audit_gen) {
@@ -240,10 +240,10 @@ static void file_append(const char *line, int len)
 		audit_fd = -1;
 	}
 	if(audit_fd < 0) {
-		audit_fd = open(e911_audcfg.path,
+		audit_fd = open(e911_audit_cfg.path,
 				O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		if(audit_fd < 0) {
-			LM_ERR("e911: cannot open audit_log %s: %s\n", e911_audcfg.path,
+			LM_ERR("e911: cannot open audit_log %s: %s\n", e911_audit_cfg.path,
 					strerror(errno));
 			return;
 		}
@@ -253,7 +253,7 @@ static void file_append(const char *line, int len)
 		n = write(audit_fd, line, len);
 	} while(n < 0 && errno == EINTR);
 	if(n != len)
-		LM_ERR("e911: cannot write audit_log %s: %s\n", e911_audcfg.path,
+		LM_ERR("e911: cannot write audit_log %s: %s\n", e911_audit_cfg.path,
 				n < 0 ? strerror(errno) : "short write");
 }
 
@@ -338,7 +338,7 @@ int e911_audit_track(sip_msg_t *msg, e911_loc_t *loc)
 	struct cell *t;
 	size_t len;
 
-	if((e911_audcfg.path == NULL || e911_audcfg.path[0] == '\0') || !tm_loaded)
+	if((e911_audit_cfg.path == NULL || e911_audit_cfg.path[0] == '\0') || !tm_loaded)
 		return 0;
 	t = tmb.t_gett();
 	if(t == NULL || t == T_UNDEFINED) {
@@ -348,7 +348,7 @@ int e911_audit_track(sip_msg_t *msg, e911_loc_t *loc)
 		if(t == NULL || t == T_UNDEFINED)
 			return -1;
 	}
-	facts = e911_call_facts(msg, loc, e911_audcfg.include_location);
+	facts = e911_call_facts(msg, loc, e911_audit_cfg.include_location);
 	text = facts ? json_dumps(facts, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(facts);
 	if(text == NULL)

@@ -23,7 +23,7 @@ typedef struct e911_audit_cfg
 	int include_location; /* audit_include_location */
 } e911_audit_cfg_t;
 
-extern e911_audit_cfg_t e911_audcfg;
+extern e911_audit_cfg_t e911_audit_cfg;
 
 /* mod_init: the shared ring of recent lines. Returns 0 or -1. */
 int e911_audit_init(void);

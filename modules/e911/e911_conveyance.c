@@ -173,7 +173,7 @@ int e911_dereference(sip_msg_t *msg)
 		return reply(msg, 404, "Not Found", "text/plain", notfound,
 				sizeof(notfound) - 1);
 	}
-	opts.domain = e911_rcfg.domain.s;
+	opts.domain = e911_rewrite_cfg.domain.s;
 	opts.now = time(NULL);
 	opts.retention_s = 86400;
 	n = e911_pidf_render(rec, &opts, pidf, sizeof(pidf));

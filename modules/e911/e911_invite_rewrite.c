@@ -41,7 +41,7 @@
 #include "core/e911_pidf.h"
 #include "e911_invite_rewrite.h"
 
-e911_route_cfg_t e911_rcfg;
+e911_rewrite_cfg_t e911_rewrite_cfg;
 
 /* the message the last rewrite was made for, so it is never applied twice */
 static unsigned int routed_msg_id;
@@ -56,9 +56,9 @@ static const char *route_target_msg(sip_msg_t *msg, e911_loc_t *loc, str *out)
 	const char *r;
 
 	if(loc && loc->rec) {
-		if(msg && e911_rcfg.test_route.len > 0
+		if(msg && e911_rewrite_cfg.test_route.len > 0
 				&& e911_classify_request(msg, &urn) == E911_DIAL_TEST) {
-			*out = e911_rcfg.test_route;
+			*out = e911_rewrite_cfg.test_route;
 			return "test";
 		}
 		r = e911_rec_get(loc->rec, E911_F_ROUTE);
@@ -67,12 +67,12 @@ static const char *route_target_msg(sip_msg_t *msg, e911_loc_t *loc, str *out)
 			out->len = strlen(r);
 			return "record";
 		}
-		if(e911_rcfg.default_route.len > 0) {
-			*out = e911_rcfg.default_route;
+		if(e911_rewrite_cfg.default_route.len > 0) {
+			*out = e911_rewrite_cfg.default_route;
 			return "default";
 		}
 	}
-	*out = e911_rcfg.fallback_route;
+	*out = e911_rewrite_cfg.fallback_route;
 	return "fallback";
 }
 
@@ -307,7 +307,7 @@ static int route_fallback(sip_msg_t *msg)
 {
 	static const char prio[] = "Priority: emergency\r\n";
 
-	if(set_ruri(msg, &e911_rcfg.fallback_route) < 0)
+	if(set_ruri(msg, &e911_rewrite_cfg.fallback_route) < 0)
 		return E911_ROUTE_FAILED;
 	if(hdr_remove(msg, "Priority") < 0
 			|| insert_at(msg, msg->unparsed - msg->buf, prio, sizeof(prio) - 1)
@@ -358,14 +358,14 @@ static int place_endpoint_id(sip_msg_t *msg, const char *id, hbuf_t *h)
 	struct to_body *from;
 	int n = strlen(id);
 
-	if(e911_rcfg.endpoint_to == E911_EPID_HEADER) {
-		hb_str(h, &e911_rcfg.endpoint_header);
+	if(e911_rewrite_cfg.endpoint_to == E911_EPID_HEADER) {
+		hb_str(h, &e911_rewrite_cfg.endpoint_header);
 		HB_LIT(h, ": ");
 		hb_add(h, id, n);
 		HB_LIT(h, "\r\n");
 		return 0;
 	}
-	if(e911_rcfg.endpoint_to != E911_EPID_FROM)
+	if(e911_rewrite_cfg.endpoint_to != E911_EPID_FROM)
 		return 0;
 	if(parse_from_header(msg) < 0 || parse_from_uri(msg) == NULL)
 		return -1;
@@ -386,8 +386,8 @@ static char service_hdrs[256];
 static int addl_parts(e911_loc_t *loc, const rewrite_memo_t *memo,
 		e911_mime_part_t *parts, int *nparts)
 {
-	e911_provider_t p = e911_rcfg.provider;
-	e911_svcinfo_t si = e911_rcfg.svcinfo;
+	e911_provider_t p = e911_rewrite_cfg.provider;
+	e911_svcinfo_t si = e911_rewrite_cfg.svcinfo;
 	char ref[64];
 	const char *mob;
 	int pl;
@@ -395,8 +395,8 @@ static int addl_parts(e911_loc_t *loc, const rewrite_memo_t *memo,
 	int ph;
 	int sh;
 
-	snprintf(ref, sizeof(ref), "%s@%.*s", memo->cid_rand, e911_rcfg.domain.len,
-			e911_rcfg.domain.s);
+	snprintf(ref, sizeof(ref), "%s@%.*s", memo->cid_rand, e911_rewrite_cfg.domain.len,
+			e911_rewrite_cfg.domain.s);
 	p.reference = ref;
 	si.reference = ref;
 	mob = e911_rec_get(loc->rec, E911_F_MOBILITY);
@@ -512,7 +512,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		by_value = 1;
 	}
 
-	opts.domain = e911_rcfg.domain.s;
+	opts.domain = e911_rewrite_cfg.domain.s;
 	if(reuse) {
 		memo = *reuse;
 	} else {
@@ -523,12 +523,12 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	memo.key.s = loc->key;
 	memo.key.len = strlen(loc->key);
 	/* the Content-ID: <random>@domain */
-	if(RAND_HEX + 1 + e911_rcfg.domain.len >= (int)sizeof(cid))
+	if(RAND_HEX + 1 + e911_rewrite_cfg.domain.len >= (int)sizeof(cid))
 		return E911_ROUTE_FAILED;
 	memcpy(cid, memo.cid_rand, RAND_HEX);
 	cid[RAND_HEX] = '@';
-	memcpy(cid + RAND_HEX + 1, e911_rcfg.domain.s, e911_rcfg.domain.len);
-	cidlen = RAND_HEX + 1 + e911_rcfg.domain.len;
+	memcpy(cid + RAND_HEX + 1, e911_rewrite_cfg.domain.s, e911_rewrite_cfg.domain.len);
+	cidlen = RAND_HEX + 1 + e911_rewrite_cfg.domain.len;
 	cid[cidlen] = '\0';
 
 	msg_body(msg, &body);
@@ -557,7 +557,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		parts[nparts].blen = plen;
 		nparts++;
 	}
-	if(e911_rcfg.ng911 && addl_parts(loc, &memo, parts, &nparts) < 0) {
+	if(e911_rewrite_cfg.ng911 && addl_parts(loc, &memo, parts, &nparts) < 0) {
 		LM_ERR("e911: cannot render the RFC 7852 additional data\n");
 		return E911_ROUTE_FAILED;
 	}
@@ -587,7 +587,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	h.len = 0;
 	h.size = sizeof(hdrs);
 	h.failed = 0;
-	if(e911_rcfg.geolocation_routing)
+	if(e911_rewrite_cfg.geolocation_routing)
 		HB_LIT(&h, "Geolocation-Routing: yes\r\n");
 	else
 		HB_LIT(&h, "Geolocation-Routing: no\r\n");
@@ -609,7 +609,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	if(by_ref)
 		HB_LIT(&h, "Supported: geolocation-http\r\n");
-	if(e911_rcfg.ng911) {
+	if(e911_rewrite_cfg.ng911) {
 		HB_LIT(&h, "Call-Info: <cid:p");
 		hb_add(&h, cid, cidlen);
 		HB_LIT(&h, ">;purpose=EmergencyCallData.ProviderInfo,<cid:s");
@@ -618,14 +618,14 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
 	epid = e911_rec_get(loc->rec, E911_F_ENDPOINT_ID);
-	if(epid && e911_rcfg.endpoint_to == E911_EPID_PAI) {
+	if(epid && e911_rewrite_cfg.endpoint_to == E911_EPID_PAI) {
 		HB_LIT(&h, "P-Asserted-Identity: <sip:");
 		hb_cstr(&h, epid);
 		HB_LIT(&h, "@");
-		hb_str(&h, &e911_rcfg.domain);
+		hb_str(&h, &e911_rewrite_cfg.domain);
 		HB_LIT(&h, ">\r\n");
 	} else if(cb) {
-		if(e911_rcfg.callback_tel) {
+		if(e911_rewrite_cfg.callback_tel) {
 			HB_LIT(&h, "P-Asserted-Identity: <tel:");
 			hb_cstr(&h, cb);
 			HB_LIT(&h, ">\r\n");
@@ -633,7 +633,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 			HB_LIT(&h, "P-Asserted-Identity: <sip:");
 			hb_cstr(&h, cb);
 			HB_LIT(&h, "@");
-			hb_str(&h, &e911_rcfg.domain);
+			hb_str(&h, &e911_rewrite_cfg.domain);
 			HB_LIT(&h, ";user=phone>\r\n");
 		}
 	}
@@ -659,7 +659,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	} else {
 		reason = route_target_msg(msg, loc, &ruri);
 	}
-	if(e911_rcfg.ng911 && !target) {
+	if(e911_rewrite_cfg.ng911 && !target) {
 		/* NG9-1-1: the service URN is the Request-URI (and To); the
 		 * ESRP/PSAP route becomes the next hop */
 		if(ng911_target(msg, &ruri) < 0) {
@@ -674,7 +674,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	body_off = body.s ? (int)(body.s - msg->buf) : msg->len;
 	if(hdr_remove(msg, "Priority") < 0
 			|| hdr_remove(msg, "Geolocation-Routing") < 0
-			|| ((cb || (epid && e911_rcfg.endpoint_to == E911_EPID_PAI))
+			|| ((cb || (epid && e911_rewrite_cfg.endpoint_to == E911_EPID_PAI))
 					&& hdr_remove(msg, "P-Asserted-Identity") < 0)
 			|| (ed.ctype[0] && msg->content_type
 					&& del_lump(msg, msg->content_type->name.s - msg->buf,
@@ -740,7 +740,7 @@ int e911_route_msg(sip_msg_t *msg)
 	update_stat(e911_st.fallback_routes, 1);
 	rc = route_fallback(msg);
 	if(rc == E911_ROUTED_FALLBACK) {
-		note_route(loc, "fallback", &e911_rcfg.fallback_route);
+		note_route(loc, "fallback", &e911_rewrite_cfg.fallback_route);
 		remember_caller(msg, NULL);
 	}
 	e911_audit_track(msg, loc);
@@ -759,25 +759,25 @@ int e911_fallback_msg(sip_msg_t *msg)
 	/* the rewrite was made before the transaction kept the request: it is
 	 * in every new branch already, only the destination changes */
 	if(lumps_have_location(msg->add_rm, 0)) {
-		if(set_ruri(msg, &e911_rcfg.fallback_route) < 0)
+		if(set_ruri(msg, &e911_rewrite_cfg.fallback_route) < 0)
 			return E911_ROUTE_FAILED;
-		e911_audit_retry(msg, &e911_rcfg.fallback_route, 1);
+		e911_audit_retry(msg, &e911_rewrite_cfg.fallback_route, 1);
 		return E911_ROUTED_LOCATION;
 	}
 	/* the rewrite was made in a resumed route (its lumps are gone): find
 	 * the same location again in the cache, without the network, and
 	 * repeat the rewrite with the same Content-ID, boundary and times */
 	if(memo_load(&memo) == 0) {
-		e911_locate_cached(msg, &memo.key, 0);
+		e911_lookup_cache_only(msg, &memo.key, 0);
 		loc = e911_loc_get(msg);
 		if(loc && loc->rec
 				&& route_location(
-						   msg, loc, &e911_rcfg.fallback_route, &memo, &changed)
+						   msg, loc, &e911_rewrite_cfg.fallback_route, &memo, &changed)
 						   == E911_ROUTED_LOCATION) {
-			e911_audit_retry(msg, &e911_rcfg.fallback_route, 1);
+			e911_audit_retry(msg, &e911_rewrite_cfg.fallback_route, 1);
 			return E911_ROUTED_LOCATION;
 		}
 	}
-	e911_audit_retry(msg, &e911_rcfg.fallback_route, 0);
+	e911_audit_retry(msg, &e911_rewrite_cfg.fallback_route, 0);
 	return route_fallback(msg);
 }

@@ -26,7 +26,7 @@
 #define E911_EPID_FROM 2
 #define E911_EPID_HEADER 3
 
-typedef struct e911_route_cfg
+typedef struct e911_rewrite_cfg
 {
 	str default_route;
 	str fallback_route;
@@ -39,9 +39,9 @@ typedef struct e911_route_cfg
 	int ng911;			 /* profile ng911: URN Request-URI, RFC 7852 */
 	e911_provider_t provider; /* ProviderInfo (ng911) */
 	e911_svcinfo_t svcinfo;	  /* ServiceInfo (ng911); mobility default */
-} e911_route_cfg_t;
+} e911_rewrite_cfg_t;
 
-extern e911_route_cfg_t e911_rcfg;
+extern e911_rewrite_cfg_t e911_rewrite_cfg;
 
 /* Replaces dlen bytes at offset off of msg (dlen 0: inserts) with a pkg
  * copy of s[0..len), as a lump. Returns 0 or -1. */

@@ -32,7 +32,7 @@
 
 #include "e911_lookup.h"
 
-e911_locate_cfg_t e911_lcfg;
+e911_lookup_cfg_t e911_lookup_cfg;
 e911_cache_t *e911_cache = NULL;
 e911_stats_t e911_st;
 
@@ -110,7 +110,7 @@ static int64_t fresh_until(const e911_record_t *rec, int64_t now)
 		return now + rec->max_age;
 	if(rec->max_age == 0)
 		return now;
-	return now + e911_lcfg.cache_ttl;
+	return now + e911_lookup_cfg.cache_ttl;
 }
 
 /* A key the service can be asked for: 1..255 bytes, and not "." or ".."
@@ -134,8 +134,8 @@ e911_shared_t *e911_shared = NULL;
 static e911_fetch_cfg_t *service_cfg(int which)
 {
 	if(which == 0)
-		return &e911_lcfg.fetch;
-	return e911_lcfg.fetch_backup.url_tmpl ? &e911_lcfg.fetch_backup : NULL;
+		return &e911_lookup_cfg.fetch;
+	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup : NULL;
 }
 
 int e911_service_allowed(int which, int64_t now)
@@ -203,7 +203,7 @@ void e911_service_fetch(str *key, e911_fetch_res_t *fres)
 
 /* --- lookups --- */
 
-int e911_locate_begin(sip_msg_t *msg, str *key)
+int e911_lookup_start(sip_msg_t *msg, str *key)
 {
 	e911_cache_res_t cres;
 	e911_cstate_t cs;
@@ -290,7 +290,7 @@ static int serve_stale(const char *why)
 	return cur.status;
 }
 
-int e911_locate_finish(str *key, e911_fetch_res_t *fres)
+int e911_lookup_apply(str *key, e911_fetch_res_t *fres)
 {
 	int64_t now = (int64_t)time(NULL);
 	int64_t until;
@@ -299,7 +299,7 @@ int e911_locate_finish(str *key, e911_fetch_res_t *fres)
 		case E911_FETCH_OK:
 			until = fresh_until(fres->rec, now);
 			if(e911_cache_put(e911_cache, key->s, key->len, fres->rec, now,
-					   until, until + e911_lcfg.stale_ttl, E911_ORIGIN_SERVICE)
+					   until, until + e911_lookup_cfg.stale_ttl, E911_ORIGIN_SERVICE)
 					< 0)
 				LM_WARN("e911: no cache memory for key '%.*s': record used "
 						"for this call only\n",
@@ -318,7 +318,7 @@ int e911_locate_finish(str *key, e911_fetch_res_t *fres)
 			return cur.status;
 		case E911_FETCH_NOTFOUND:
 			e911_cache_put_negative(e911_cache, key->s, key->len, now,
-					now + e911_lcfg.negative_ttl);
+					now + e911_lookup_cfg.negative_ttl);
 			LM_NOTICE("e911: no registered location for key '%.*s'\n", key->len,
 					key->s);
 			cur.status = E911_LOC_NONE;
@@ -328,24 +328,24 @@ int e911_locate_finish(str *key, e911_fetch_res_t *fres)
 	}
 }
 
-int e911_locate_key(sip_msg_t *msg, str *key)
+int e911_lookup_blocking(sip_msg_t *msg, str *key)
 {
 	e911_fetch_res_t fres;
-	int rc = e911_locate_begin(msg, key);
+	int rc = e911_lookup_start(msg, key);
 
 	if(rc != 0)
 		return cur.status;
 	e911_service_fetch(key, &fres);
-	return e911_locate_finish(key, &fres);
+	return e911_lookup_apply(key, &fres);
 }
 
-int e911_locate_resume(str *key, e911_fetch_res_t *fres)
+int e911_lookup_apply_resumed(str *key, e911_fetch_res_t *fres)
 {
 	if(!key_ok(key))
 		return E911_LOC_UNAVAILABLE;
 	loc_reset(NULL, key);
 	cur.any_msg = 1;
-	return e911_locate_finish(key, fres);
+	return e911_lookup_apply(key, fres);
 }
 
 int e911_service_available(int64_t now)
@@ -364,7 +364,7 @@ int e911_service_available(int64_t now)
 	return 0;
 }
 
-int e911_locate_refetch(sip_msg_t *msg, str *key)
+int e911_lookup_refetch(sip_msg_t *msg, str *key)
 {
 	e911_fetch_res_t fres;
 
@@ -372,10 +372,10 @@ int e911_locate_refetch(sip_msg_t *msg, str *key)
 		return E911_LOC_UNAVAILABLE;
 	loc_reset(msg, key);
 	e911_service_fetch(key, &fres);
-	return e911_locate_finish(key, &fres);
+	return e911_lookup_apply(key, &fres);
 }
 
-int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg)
+int e911_lookup_cache_only(sip_msg_t *msg, str *key, int any_msg)
 {
 	if(!key_ok(key)) {
 		str empty = {"", 0};
@@ -388,7 +388,7 @@ int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg)
 	return serve_stale(NULL);
 }
 
-void e911_locate_child_destroy(void)
+void e911_lookup_child_destroy(void)
 {
 	e911_fetch_xfer_free(&xfer[0]);
 	e911_fetch_xfer_free(&xfer[1]);

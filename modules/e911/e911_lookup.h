@@ -61,14 +61,14 @@ typedef struct e911_loc
 } e911_loc_t;
 
 /* module configuration the lookup needs (set by e911_mod.c) */
-typedef struct e911_locate_cfg
+typedef struct e911_lookup_cfg
 {
 	e911_fetch_cfg_t fetch;
 	e911_fetch_cfg_t fetch_backup; /* url_tmpl NULL: no backup service */
 	int cache_ttl;
 	int negative_ttl;
 	int stale_ttl;
-} e911_locate_cfg_t;
+} e911_lookup_cfg_t;
 
 typedef struct e911_stats
 {
@@ -98,35 +98,35 @@ typedef struct e911_shared
 
 extern e911_shared_t *e911_shared;
 
-extern e911_locate_cfg_t e911_lcfg;
+extern e911_lookup_cfg_t e911_lookup_cfg;
 extern e911_cache_t *e911_cache;
 extern e911_stats_t e911_st;
 
 /* Locates key for msg; records the outcome (see e911_loc_get()).
  * Returns E911_LOC_FRESH, _STALE, _NONE or _UNAVAILABLE. */
-int e911_locate_key(sip_msg_t *msg, str *key);
+int e911_lookup_blocking(sip_msg_t *msg, str *key);
 
 /* First half of a lookup: validates key, resets the outcome for msg and
  * answers from the cache. Returns 1 when the cache answered (fresh or
  * negative: the outcome is set), 0 when the service must be asked, -1 when
  * the key is invalid (outcome: unavailable). */
-int e911_locate_begin(sip_msg_t *msg, str *key);
+int e911_lookup_start(sip_msg_t *msg, str *key);
 
 /* Second half: applies a fetch result for key (cache update, statistics,
  * logging) and sets the outcome, falling back to the cached record as stale
  * when the service failed. Returns the outcome's status. */
-int e911_locate_finish(str *key, e911_fetch_res_t *fres);
+int e911_lookup_apply(str *key, e911_fetch_res_t *fres);
 
 /* Sets the outcome for key from the cache alone (no network): fresh or
  * stale record, none (negative), or unavailable. With any_msg set the
  * outcome matches whatever message asks next (resumed transactions).
  * Returns the status. */
-int e911_locate_cached(sip_msg_t *msg, str *key, int any_msg);
+int e911_lookup_cache_only(sip_msg_t *msg, str *key, int any_msg);
 
 /* Applies a fetch result made in a background process for a suspended
- * transaction: like e911_locate_finish(), with an outcome that matches
+ * transaction: like e911_lookup_apply(), with an outcome that matches
  * whatever message asks next (the resumed one). */
-int e911_locate_resume(str *key, e911_fetch_res_t *fres);
+int e911_lookup_apply_resumed(str *key, e911_fetch_res_t *fres);
 
 /* 1 when at least one service would be asked now (a closed breaker, or an
  * open one whose cool-down ended); does not claim the probe. */
@@ -134,8 +134,8 @@ int e911_service_available(int64_t now);
 
 /* Asks the service for key even when the cache has an answer (a negative
  * or a record found wanting may have been fixed since); sets the outcome
- * like e911_locate_key(). */
-int e911_locate_refetch(sip_msg_t *msg, str *key);
+ * like e911_lookup_blocking(). */
+int e911_lookup_refetch(sip_msg_t *msg, str *key);
 
 /* Forgets the outcome (after a resumed transaction ran). */
 void e911_loc_clear(void);
@@ -157,7 +157,7 @@ void e911_service_fetch(str *key, e911_fetch_res_t *fres);
 e911_loc_t *e911_loc_get(sip_msg_t *msg);
 
 /* Releases per-process resources (the reused curl handle). */
-void e911_locate_child_destroy(void);
+void e911_lookup_child_destroy(void);
 
 /* status and source as text */
 const char *e911_status_name(int status);

@@ -58,7 +58,7 @@
 #define CBNAME_MAX 64
 #define REFRESH_BATCH 512
 
-e911_async_cfg_t e911_acfg = {1, 256, 30, NULL, 60};
+e911_async_cfg_t e911_async_cfg = {1, 256, 30, NULL, 60};
 
 typedef struct e911_waiter
 {
@@ -141,7 +141,7 @@ static int job_submit(str *key, e911_waiter_t *w)
 		lock_release(&queue->lock);
 		return 2;
 	}
-	if(queue->inflight >= e911_acfg.max_inflight) {
+	if(queue->inflight >= e911_async_cfg.max_inflight) {
 		lock_release(&queue->lock);
 		return -1;
 	}
@@ -163,7 +163,7 @@ static int job_submit(str *key, e911_waiter_t *w)
 	lock_release(&queue->lock);
 
 	/* the same key always goes to the same fetcher */
-	fetcher = (int)(h % (uint32_t)e911_acfg.workers);
+	fetcher = (int)(h % (uint32_t)e911_async_cfg.workers);
 	do {
 		n = write(pipes[fetcher][1], &job, sizeof(job));
 	} while(n < 0 && errno == EINTR);
@@ -234,14 +234,14 @@ static void job_complete(e911_job_t *job, e911_fetch_res_t *fres)
 		/* prefetch or refresh: only a real answer changes the cache */
 		if(fres->status == E911_FETCH_OK
 				|| fres->status == E911_FETCH_NOTFOUND) {
-			e911_locate_resume(&key, fres);
+			e911_lookup_apply_resumed(&key, fres);
 		} else {
 			LM_INFO("e911: background fetch of key '%.*s' failed: %s\n",
 					key.len, key.s, fres->err);
 		}
 		e911_loc_clear();
 	} else {
-		e911_locate_resume(&key, fres);
+		e911_lookup_apply_resumed(&key, fres);
 		for(; w; w = next) {
 			next = w->next;
 			resume_waiter(w);
@@ -270,8 +270,8 @@ static CURLM *multi = NULL;
 static e911_fetch_cfg_t *svc_cfg(int which)
 {
 	if(which == 0)
-		return &e911_lcfg.fetch;
-	return e911_lcfg.fetch_backup.url_tmpl ? &e911_lcfg.fetch_backup : NULL;
+		return &e911_lookup_cfg.fetch;
+	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup : NULL;
 }
 
 static void fail_job(e911_job_t *job, const char *why)
@@ -390,7 +390,7 @@ static void fetcher_loop(int idx)
 	int numfds;
 
 	my_fetcher = idx;
-	nslots = e911_acfg.max_inflight;
+	nslots = e911_async_cfg.max_inflight;
 	slots = pkg_malloc(nslots * sizeof(fslot_t));
 	multi = curl_multi_init();
 	if(slots == NULL || multi == NULL) {
@@ -433,7 +433,7 @@ static int collect_refresh(
 {
 	refresh_batch_t *b = arg;
 	int64_t ahead;
-	int64_t window = e911_lcfg.cache_ttl > 60 ? e911_lcfg.cache_ttl : 60;
+	int64_t window = e911_lookup_cfg.cache_ttl > 60 ? e911_lookup_cfg.cache_ttl : 60;
 
 	if(b->n >= REFRESH_BATCH)
 		return 1;
@@ -445,7 +445,7 @@ static int collect_refresh(
 	/* within refresh_ahead of expiry - but never earlier than half the
 	 * record's lifetime, so a short max_age does not mean a request on
 	 * every tick - and not fetched this very second */
-	ahead = e911_acfg.refresh_ahead;
+	ahead = e911_async_cfg.refresh_ahead;
 	if(ahead > (res->fresh_until - res->fetched_at) / 2)
 		ahead = (res->fresh_until - res->fetched_at) / 2;
 	if(res->fresh_until - b->now > ahead || res->fetched_at >= b->now)
@@ -477,7 +477,7 @@ static void refresh_submit(refresh_batch_t *b)
 static void sweep_tick(int64_t now, uint32_t *cursor, uint32_t groups)
 {
 	static refresh_batch_t b;
-	int refresh = e911_acfg.refresh_ahead > 0 && e911_service_available(now);
+	int refresh = e911_async_cfg.refresh_ahead > 0 && e911_service_available(now);
 
 	b.now = now;
 	b.n = 0;
@@ -490,7 +490,7 @@ static void housekeeper_loop(void)
 {
 	e911_cache_stats_t st;
 	int64_t now;
-	int64_t next_snapshot = (int64_t)time(NULL) + e911_acfg.snapshot_interval;
+	int64_t next_snapshot = (int64_t)time(NULL) + e911_async_cfg.snapshot_interval;
 	int64_t period;
 	uint32_t cursor = 0;
 	uint32_t groups;
@@ -499,9 +499,9 @@ static void housekeeper_loop(void)
 	 * slice every second: often enough that refresh-ahead still sees an
 	 * entry inside its window (a third of it), at most every 10 s, and not
 	 * at all while the cache is empty. */
-	period = e911_acfg.refresh_ahead / 3;
-	if(e911_lcfg.cache_ttl / 6 < period)
-		period = e911_lcfg.cache_ttl / 6;
+	period = e911_async_cfg.refresh_ahead / 3;
+	if(e911_lookup_cfg.cache_ttl / 6 < period)
+		period = e911_lookup_cfg.cache_ttl / 6;
 	if(period < 1)
 		period = 1;
 	if(period > 10)
@@ -518,10 +518,10 @@ static void housekeeper_loop(void)
 		e911_cache_get_stats(e911_cache, &st);
 		if(st.entries > 0)
 			sweep_tick(now, &cursor, groups);
-		if(e911_acfg.snapshot_file && e911_acfg.snapshot_file[0]
+		if(e911_async_cfg.snapshot_file && e911_async_cfg.snapshot_file[0]
 				&& now >= next_snapshot) {
 			e911_snapshot_write();
-			next_snapshot = now + e911_acfg.snapshot_interval;
+			next_snapshot = now + e911_async_cfg.snapshot_interval;
 		}
 	}
 }
@@ -581,15 +581,15 @@ int e911_snapshot_write(void)
 	int i;
 	int rc = -1;
 
-	if(e911_acfg.snapshot_file == NULL || e911_acfg.snapshot_file[0] == '\0'
+	if(e911_async_cfg.snapshot_file == NULL || e911_async_cfg.snapshot_file[0] == '\0'
 			|| e911_cache == NULL)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	/* copy out under the slot locks, write with no lock held */
 	e911_cache_walk(e911_cache, (int64_t)time(NULL), collect_snap, &c);
-	w = e911_snap_open(e911_acfg.snapshot_file, err, sizeof(err));
+	w = e911_snap_open(e911_async_cfg.snapshot_file, err, sizeof(err));
 	if(w == NULL) {
-		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_acfg.snapshot_file,
+		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_async_cfg.snapshot_file,
 				err);
 		goto done;
 	}
@@ -598,18 +598,18 @@ int e911_snapshot_write(void)
 		if(e911_snap_add(
 				   w, c.keys[i], strlen(c.keys[i]), c.fetched[i], c.recs[i])
 				== -2) {
-			LM_ERR("e911: cannot write snapshot %s\n", e911_acfg.snapshot_file);
+			LM_ERR("e911: cannot write snapshot %s\n", e911_async_cfg.snapshot_file);
 			e911_snap_abort(w);
 			goto done;
 		}
 	}
 	if(e911_snap_commit(w, err, sizeof(err)) < 0) {
-		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_acfg.snapshot_file,
+		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_async_cfg.snapshot_file,
 				err);
 		goto done;
 	}
 	rc = c.n;
-	LM_DBG("e911: snapshot %s written, %d records\n", e911_acfg.snapshot_file,
+	LM_DBG("e911: snapshot %s written, %d records\n", e911_async_cfg.snapshot_file,
 			c.n);
 done:
 	for(i = 0; i < c.n; i++) {
@@ -627,7 +627,7 @@ static int load_entry(const char *key, size_t klen, int64_t fetched_at,
 {
 	int64_t now = *(int64_t *)arg;
 	int64_t stale_until =
-			fetched_at + e911_lcfg.cache_ttl + e911_lcfg.stale_ttl;
+			fetched_at + e911_lookup_cfg.cache_ttl + e911_lookup_cfg.stale_ttl;
 
 	if(stale_until <= now)
 		return 0;
@@ -645,15 +645,15 @@ int e911_snapshot_load(void)
 	int64_t now = (int64_t)time(NULL);
 	int n;
 
-	if(e911_acfg.snapshot_file == NULL || e911_acfg.snapshot_file[0] == '\0')
+	if(e911_async_cfg.snapshot_file == NULL || e911_async_cfg.snapshot_file[0] == '\0')
 		return 0;
 	n = e911_snap_load(
-			e911_acfg.snapshot_file, load_entry, &now, err, sizeof(err));
+			e911_async_cfg.snapshot_file, load_entry, &now, err, sizeof(err));
 	if(n < 0) {
-		LM_ERR("e911: snapshot %s ignored: %s\n", e911_acfg.snapshot_file, err);
+		LM_ERR("e911: snapshot %s ignored: %s\n", e911_async_cfg.snapshot_file, err);
 		return 0;
 	}
-	LM_INFO("e911: snapshot %s: %d records loaded\n", e911_acfg.snapshot_file,
+	LM_INFO("e911: snapshot %s: %d records loaded\n", e911_async_cfg.snapshot_file,
 			n);
 	return n;
 }
@@ -664,16 +664,16 @@ int e911_async_init(void)
 {
 	int i;
 
-	if(e911_acfg.workers < 1)
-		e911_acfg.workers = 1;
-	if(e911_acfg.max_inflight < 1)
-		e911_acfg.max_inflight = 1;
+	if(e911_async_cfg.workers < 1)
+		e911_async_cfg.workers = 1;
+	if(e911_async_cfg.max_inflight < 1)
+		e911_async_cfg.max_inflight = 1;
 	/* a fetcher's pipe (64 KiB) must hold every job in flight, so a write
 	 * to it never fails while the bound holds */
-	if(e911_acfg.max_inflight > 4096)
-		e911_acfg.max_inflight = 4096;
-	if(e911_acfg.snapshot_interval < 1)
-		e911_acfg.snapshot_interval = 1;
+	if(e911_async_cfg.max_inflight > 4096)
+		e911_async_cfg.max_inflight = 4096;
+	if(e911_async_cfg.snapshot_interval < 1)
+		e911_async_cfg.snapshot_interval = 1;
 	if(load_tm_api(&tmb) == 0) {
 		tm_loaded = 1;
 	} else {
@@ -687,12 +687,12 @@ int e911_async_init(void)
 	memset(queue, 0, sizeof(*queue));
 	if(lock_init(&queue->lock) == NULL)
 		return -1;
-	pipes = pkg_malloc(e911_acfg.workers * sizeof(*pipes));
+	pipes = pkg_malloc(e911_async_cfg.workers * sizeof(*pipes));
 	if(pipes == NULL) {
 		PKG_MEM_ERROR;
 		return -1;
 	}
-	for(i = 0; i < e911_acfg.workers; i++) {
+	for(i = 0; i < e911_async_cfg.workers; i++) {
 		if(pipe(pipes[i]) < 0) {
 			LM_ERR("e911: pipe failed: %s\n", strerror(errno));
 			return -1;
@@ -700,8 +700,8 @@ int e911_async_init(void)
 		/* writers never block: a full pipe means "answer now" */
 		fcntl(pipes[i][1], F_SETFL, O_NONBLOCK);
 	}
-	register_procs(e911_acfg.workers + 1);
-	cfg_register_child(e911_acfg.workers + 1);
+	register_procs(e911_async_cfg.workers + 1);
+	cfg_register_child(e911_async_cfg.workers + 1);
 	return 0;
 }
 
@@ -714,7 +714,7 @@ int e911_async_child_init(int rank)
 		return 0;
 	if(rank != PROC_MAIN)
 		return 0;
-	for(i = 0; i < e911_acfg.workers; i++) {
+	for(i = 0; i < e911_async_cfg.workers; i++) {
 		pid = fork_process(PROC_RPC, "e911 fetcher", 1);
 		if(pid < 0)
 			return -1;
@@ -740,7 +740,7 @@ int e911_async_child_init(int rank)
 void e911_async_destroy(void)
 {
 	/* only the main process writes the final snapshot */
-	if(_ksr_is_main && e911_acfg.snapshot_file && e911_acfg.snapshot_file[0])
+	if(_ksr_is_main && e911_async_cfg.snapshot_file && e911_async_cfg.snapshot_file[0])
 		e911_snapshot_write();
 }
 
@@ -786,7 +786,7 @@ static int run_inline(sip_msg_t *msg, int ract, str *cbname)
 	return 1;
 }
 
-int e911_locate_async(sip_msg_t *msg, str *key, str *route)
+int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 {
 	char rname[CBNAME_MAX];
 	e911_waiter_t *w;
@@ -809,12 +809,12 @@ int e911_locate_async(sip_msg_t *msg, str *key, str *route)
 		}
 	}
 
-	if(e911_locate_begin(msg, key) != 0)
+	if(e911_lookup_start(msg, key) != 0)
 		return run_inline(msg, ract, route);
 
 	/* a miss: answer now if nothing would be asked anyway */
 	if(!tm_loaded || !e911_service_available((int64_t)time(NULL))) {
-		e911_locate_cached(msg, key, 0);
+		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}
 
@@ -822,14 +822,14 @@ int e911_locate_async(sip_msg_t *msg, str *key, str *route)
 	if(t == NULL || t == T_UNDEFINED) {
 		if(tmb.t_newtran(msg) < 0) {
 			LM_ERR("e911: cannot create the transaction\n");
-			e911_locate_cached(msg, key, 0);
+			e911_lookup_cache_only(msg, key, 0);
 			return run_inline(msg, ract, route);
 		}
 	}
 	w = shm_malloc(sizeof(*w));
 	if(w == NULL) {
 		SHM_MEM_ERROR;
-		e911_locate_cached(msg, key, 0);
+		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}
 	memset(w, 0, sizeof(*w));
@@ -838,7 +838,7 @@ int e911_locate_async(sip_msg_t *msg, str *key, str *route)
 	if(tmb.t_suspend(msg, &tindex, &tlabel) < 0) {
 		LM_ERR("e911: cannot suspend the transaction\n");
 		shm_free(w);
-		e911_locate_cached(msg, key, 0);
+		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}
 	w->tindex = tindex;
@@ -850,8 +850,8 @@ int e911_locate_async(sip_msg_t *msg, str *key, str *route)
 		update_stat(e911_st.async_busy, 1);
 		LM_WARN("e911: %d lookups in flight: key '%.*s' answered from the "
 				"cache\n",
-				e911_acfg.max_inflight, key->len, key->s);
-		e911_locate_cached(msg, key, 0);
+				e911_async_cfg.max_inflight, key->len, key->s);
+		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}
 	return 0;

@@ -28,7 +28,7 @@ typedef struct e911_async_cfg
 	int snapshot_interval; /* seconds */
 } e911_async_cfg_t;
 
-extern e911_async_cfg_t e911_acfg;
+extern e911_async_cfg_t e911_async_cfg;
 
 /* mod_init: shared queue, pipes, process registration. Returns 0 or -1. */
 int e911_async_init(void);
@@ -53,7 +53,7 @@ int e911_prefetch_key(str *key);
  * cache alone when the transaction could not be suspended), 0 when
  * suspended (the script must exit), -1 when the route name is unknown or
  * the inline KEMI callback failed (the route did not run). */
-int e911_locate_async(sip_msg_t *msg, str *key, str *route);
+int e911_lookup_async(sip_msg_t *msg, str *key, str *route);
 
 /* Loads the snapshot file into the cache (mod_init). */
 int e911_snapshot_load(void);

@@ -158,11 +158,11 @@ static param_export_t params[] = {
 	{"location_url_backup", PARAM_STRING, &p_location_url_backup},
 	{"breaker_failures", PARAM_INT, &p_breaker_failures},
 	{"breaker_cooldown", PARAM_INT, &p_breaker_cooldown},
-	{"async_workers", PARAM_INT, &e911_acfg.workers},
-	{"async_max_inflight", PARAM_INT, &e911_acfg.max_inflight},
-	{"refresh_ahead", PARAM_INT, &e911_acfg.refresh_ahead},
-	{"snapshot_file", PARAM_STRING, &e911_acfg.snapshot_file},
-	{"snapshot_interval", PARAM_INT, &e911_acfg.snapshot_interval},
+	{"async_workers", PARAM_INT, &e911_async_cfg.workers},
+	{"async_max_inflight", PARAM_INT, &e911_async_cfg.max_inflight},
+	{"refresh_ahead", PARAM_INT, &e911_async_cfg.refresh_ahead},
+	{"snapshot_file", PARAM_STRING, &e911_async_cfg.snapshot_file},
+	{"snapshot_interval", PARAM_INT, &e911_async_cfg.snapshot_interval},
 	{"timeout_ms", PARAM_INT, &p_timeout_ms},
 	{"connect_timeout_ms", PARAM_INT, &p_connect_timeout_ms},
 	{"cache_ttl", PARAM_INT, &p_cache_ttl},
@@ -204,16 +204,16 @@ static param_export_t params[] = {
 	{"field_map", PARAM_STRING, &p_field_map},
 	{"dial_plan_file", PARAM_STRING, &p_dial_plan_file},
 	{"default_country", PARAM_STRING, &p_default_country},
-	{"notify_url", PARAM_STRING, &e911_ncfg.url},
-	{"notify_auth_header", PARAM_STRING, &e911_ncfg.auth_header},
-	{"notify_sip_uri", PARAM_STRING, &e911_ncfg.sip_uri},
-	{"notify_sip_from", PARAM_STRING, &e911_ncfg.sip_from},
-	{"notify_test_calls", PARAM_INT, &e911_ncfg.test_calls},
-	{"notify_retries", PARAM_INT, &e911_ncfg.retries},
-	{"notify_queue_size", PARAM_INT, &e911_ncfg.queue_size},
-	{"notify_timeout_ms", PARAM_INT, &e911_ncfg.timeout_ms},
-	{"audit_log", PARAM_STRING, &e911_audcfg.path},
-	{"audit_include_location", PARAM_INT, &e911_audcfg.include_location},
+	{"notify_url", PARAM_STRING, &e911_notify_cfg.url},
+	{"notify_auth_header", PARAM_STRING, &e911_notify_cfg.auth_header},
+	{"notify_sip_uri", PARAM_STRING, &e911_notify_cfg.sip_uri},
+	{"notify_sip_from", PARAM_STRING, &e911_notify_cfg.sip_from},
+	{"notify_test_calls", PARAM_INT, &e911_notify_cfg.test_calls},
+	{"notify_retries", PARAM_INT, &e911_notify_cfg.retries},
+	{"notify_queue_size", PARAM_INT, &e911_notify_cfg.queue_size},
+	{"notify_timeout_ms", PARAM_INT, &e911_notify_cfg.timeout_ms},
+	{"audit_log", PARAM_STRING, &e911_audit_cfg.path},
+	{"audit_include_location", PARAM_INT, &e911_audit_cfg.include_location},
 	{0, 0, 0}
 };
 
@@ -362,13 +362,13 @@ static int mod_init(void)
 		return -1;
 	}
 
-	memset(&e911_lcfg, 0, sizeof(e911_lcfg));
-	e911_lcfg.fetch.url_tmpl = p_location_url;
-	e911_lcfg.fetch.timeout_ms = p_timeout_ms;
-	e911_lcfg.fetch.connect_timeout_ms = p_connect_timeout_ms;
-	e911_lcfg.fetch.auth_header = p_auth_header;
-	e911_lcfg.fetch.tls_ca_file = p_tls_ca_file;
-	e911_lcfg.fetch.tls_verify = p_tls_verify ? 1 : 0;
+	memset(&e911_lookup_cfg, 0, sizeof(e911_lookup_cfg));
+	e911_lookup_cfg.fetch.url_tmpl = p_location_url;
+	e911_lookup_cfg.fetch.timeout_ms = p_timeout_ms;
+	e911_lookup_cfg.fetch.connect_timeout_ms = p_connect_timeout_ms;
+	e911_lookup_cfg.fetch.auth_header = p_auth_header;
+	e911_lookup_cfg.fetch.tls_ca_file = p_tls_ca_file;
+	e911_lookup_cfg.fetch.tls_verify = p_tls_verify ? 1 : 0;
 	if(p_field_map[0]) {
 		fieldmap = e911_fieldmap_parse(p_field_map, err, sizeof(err));
 		if(fieldmap == NULL) {
@@ -376,58 +376,58 @@ static int mod_init(void)
 			return -1;
 		}
 	}
-	e911_lcfg.fetch.fieldmap = fieldmap;
-	e911_lcfg.fetch_backup = e911_lcfg.fetch;
-	e911_lcfg.fetch_backup.url_tmpl =
+	e911_lookup_cfg.fetch.fieldmap = fieldmap;
+	e911_lookup_cfg.fetch_backup = e911_lookup_cfg.fetch;
+	e911_lookup_cfg.fetch_backup.url_tmpl =
 			p_location_url_backup[0] ? p_location_url_backup : NULL;
-	e911_lcfg.cache_ttl = p_cache_ttl;
-	e911_lcfg.negative_ttl = p_negative_ttl;
-	e911_lcfg.stale_ttl = p_stale_ttl;
+	e911_lookup_cfg.cache_ttl = p_cache_ttl;
+	e911_lookup_cfg.negative_ttl = p_negative_ttl;
+	e911_lookup_cfg.stale_ttl = p_stale_ttl;
 	if(!p_tls_verify)
 		LM_WARN("e911: TLS certificate verification of the location "
 				"service is disabled\n");
 
-	memset(&e911_rcfg, 0, sizeof(e911_rcfg));
-	set_str(&e911_rcfg.default_route, p_default_route);
-	set_str(&e911_rcfg.fallback_route, p_fallback_route);
-	set_str(&e911_rcfg.test_route, p_test_route);
-	set_str(&e911_rcfg.domain, p_domain);
-	e911_rcfg.geolocation_routing = p_geolocation_routing ? 1 : 0;
-	e911_rcfg.callback_tel = strcasecmp(p_callback_uri, "tel") == 0;
+	memset(&e911_rewrite_cfg, 0, sizeof(e911_rewrite_cfg));
+	set_str(&e911_rewrite_cfg.default_route, p_default_route);
+	set_str(&e911_rewrite_cfg.fallback_route, p_fallback_route);
+	set_str(&e911_rewrite_cfg.test_route, p_test_route);
+	set_str(&e911_rewrite_cfg.domain, p_domain);
+	e911_rewrite_cfg.geolocation_routing = p_geolocation_routing ? 1 : 0;
+	e911_rewrite_cfg.callback_tel = strcasecmp(p_callback_uri, "tel") == 0;
 	if(p_endpoint_id_to[0] == '\0') {
-		e911_rcfg.endpoint_to = E911_EPID_NONE;
+		e911_rewrite_cfg.endpoint_to = E911_EPID_NONE;
 	} else if(strcasecmp(p_endpoint_id_to, "pai") == 0) {
-		e911_rcfg.endpoint_to = E911_EPID_PAI;
+		e911_rewrite_cfg.endpoint_to = E911_EPID_PAI;
 	} else if(strcasecmp(p_endpoint_id_to, "from") == 0) {
-		e911_rcfg.endpoint_to = E911_EPID_FROM;
+		e911_rewrite_cfg.endpoint_to = E911_EPID_FROM;
 	} else if(strncasecmp(p_endpoint_id_to, "header:", 7) == 0
 			  && p_endpoint_id_to[7]
 			  && strspn(p_endpoint_id_to + 7,
 						 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 						 "0123456789-")
 						 == strlen(p_endpoint_id_to + 7)) {
-		e911_rcfg.endpoint_to = E911_EPID_HEADER;
-		set_str(&e911_rcfg.endpoint_header, p_endpoint_id_to + 7);
+		e911_rewrite_cfg.endpoint_to = E911_EPID_HEADER;
+		set_str(&e911_rewrite_cfg.endpoint_header, p_endpoint_id_to + 7);
 	} else {
 		LM_ERR("e911: modparam endpoint_id_to must be \"pai\", \"from\" "
 			   "or \"header:<Name>\"\n");
 		return -1;
 	}
 	if(strcasecmp(p_profile, "ng911") == 0) {
-		e911_rcfg.ng911 = 1;
-		e911_rcfg.provider.reference = "check@example";
-		e911_rcfg.provider.name = p_provider_name;
-		e911_rcfg.provider.id = p_provider_id;
-		e911_rcfg.provider.id_series = p_provider_id_series;
-		e911_rcfg.provider.type = p_provider_type;
-		e911_rcfg.provider.contact_uri = p_provider_contact;
-		e911_rcfg.provider.language = p_provider_language;
-		e911_rcfg.svcinfo.reference = "check@example";
-		e911_rcfg.svcinfo.environment = p_service_environment;
-		e911_rcfg.svcinfo.type = p_service_type;
-		e911_rcfg.svcinfo.mobility = p_service_mobility;
-		if(e911_providerinfo_check(&e911_rcfg.provider, err, sizeof(err)) < 0
-				|| e911_serviceinfo_check(&e911_rcfg.svcinfo, err, sizeof(err))
+		e911_rewrite_cfg.ng911 = 1;
+		e911_rewrite_cfg.provider.reference = "check@example";
+		e911_rewrite_cfg.provider.name = p_provider_name;
+		e911_rewrite_cfg.provider.id = p_provider_id;
+		e911_rewrite_cfg.provider.id_series = p_provider_id_series;
+		e911_rewrite_cfg.provider.type = p_provider_type;
+		e911_rewrite_cfg.provider.contact_uri = p_provider_contact;
+		e911_rewrite_cfg.provider.language = p_provider_language;
+		e911_rewrite_cfg.svcinfo.reference = "check@example";
+		e911_rewrite_cfg.svcinfo.environment = p_service_environment;
+		e911_rewrite_cfg.svcinfo.type = p_service_type;
+		e911_rewrite_cfg.svcinfo.mobility = p_service_mobility;
+		if(e911_providerinfo_check(&e911_rewrite_cfg.provider, err, sizeof(err)) < 0
+				|| e911_serviceinfo_check(&e911_rewrite_cfg.svcinfo, err, sizeof(err))
 						   < 0) {
 			LM_ERR("e911: profile ng911 needs provider_name, "
 				   "provider_contact (24/7 sip/tel URI) and valid provider_*/"
@@ -502,30 +502,30 @@ static int mod_init(void)
 	}
 	e911_snapshot_load();
 
-	if(e911_ncfg.url[0]
-			&& ((strncasecmp(e911_ncfg.url, "http://", 7) != 0
-						&& strncasecmp(e911_ncfg.url, "https://", 8) != 0)
-					|| strpbrk(e911_ncfg.url, " \t\r\n") != NULL)) {
+	if(e911_notify_cfg.url[0]
+			&& ((strncasecmp(e911_notify_cfg.url, "http://", 7) != 0
+						&& strncasecmp(e911_notify_cfg.url, "https://", 8) != 0)
+					|| strpbrk(e911_notify_cfg.url, " \t\r\n") != NULL)) {
 		LM_ERR("e911: modparam notify_url must be an http(s) URL\n");
 		return -1;
 	}
-	if(e911_ncfg.sip_uri[0]
-			&& e911_uri_check(e911_ncfg.sip_uri, strlen(e911_ncfg.sip_uri))
+	if(e911_notify_cfg.sip_uri[0]
+			&& e911_uri_check(e911_notify_cfg.sip_uri, strlen(e911_notify_cfg.sip_uri))
 					   < 0) {
 		LM_ERR("e911: modparam notify_sip_uri is not a valid SIP URI\n");
 		return -1;
 	}
-	if(e911_ncfg.sip_from == NULL || e911_ncfg.sip_from[0] == '\0') {
-		e911_ncfg.sip_from = pkg_malloc(strlen(p_domain) + 16);
-		if(e911_ncfg.sip_from == NULL)
+	if(e911_notify_cfg.sip_from == NULL || e911_notify_cfg.sip_from[0] == '\0') {
+		e911_notify_cfg.sip_from = pkg_malloc(strlen(p_domain) + 16);
+		if(e911_notify_cfg.sip_from == NULL)
 			return -1;
-		sprintf(e911_ncfg.sip_from, "sip:e911@%s", p_domain);
+		sprintf(e911_notify_cfg.sip_from, "sip:e911@%s", p_domain);
 	}
 	if(e911_conv_init() < 0) {
 		LM_ERR("e911: cannot set up location by reference\n");
 		return -1;
 	}
-	if(e911_audcfg.path[0] && !tm_loaded) {
+	if(e911_audit_cfg.path[0] && !tm_loaded) {
 		LM_ERR("e911: audit_log needs the tm module (the line is written "
 			   "when the transaction ends)\n");
 		return -1;
@@ -563,7 +563,7 @@ static void mod_destroy(void)
 {
 	e911_async_destroy();
 	e911_audit_destroy();
-	e911_locate_child_destroy();
+	e911_lookup_child_destroy();
 	if(e911_cache) {
 		e911_cache_destroy(e911_cache);
 		e911_cache = NULL;
@@ -669,7 +669,7 @@ static int w_e911_is_emergency_number(sip_msg_t *msg, char *num, char *p2)
 
 static int ki_e911_locate(sip_msg_t *msg, str *key)
 {
-	return e911_locate_key(msg, key);
+	return e911_lookup_blocking(msg, key);
 }
 
 static int w_e911_locate(sip_msg_t *msg, char *key, char *p2)
@@ -721,7 +721,7 @@ static int w_e911_prefetch(sip_msg_t *msg, char *key, char *p2)
 
 static int ki_e911_locate_async(sip_msg_t *msg, str *key, str *route)
 {
-	return e911_locate_async(msg, key, route);
+	return e911_lookup_async(msg, key, route);
 }
 
 static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
@@ -826,7 +826,7 @@ static int ki_e911_check(sip_msg_t *msg, str *key)
 	last_check.msg_id = msg->id;
 	last_check.msg_pid = msg->pid;
 	last_check.moved = -1;
-	st = e911_locate_key(msg, key);
+	st = e911_lookup_blocking(msg, key);
 	loc = e911_loc_get(msg);
 	/* a cached "missing" or a record found wanting may have been fixed by
 	 * the user since: ask the service again rather than refuse (or warn)
@@ -834,11 +834,11 @@ static int ki_e911_check(sip_msg_t *msg, str *key)
 	if(loc && loc->source == E911_SRC_CACHE
 			&& (st == E911_LOC_NONE
 					|| (loc->rec && e911_dispatchable(loc->rec) != 1))) {
-		st = e911_locate_refetch(msg, key);
+		st = e911_lookup_refetch(msg, key);
 		loc = e911_loc_get(msg);
 	} else if(st == E911_LOC_NONE && loc && loc->source == E911_SRC_NONE) {
 		/* negative cache entry: source stays none; ask again too */
-		st = e911_locate_refetch(msg, key);
+		st = e911_lookup_refetch(msg, key);
 		loc = e911_loc_get(msg);
 	}
 	if(st == E911_LOC_NONE) {
@@ -1034,7 +1034,7 @@ static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 				return pv_get_null(msg, param, res);
 			return pv_get_cstr(msg, param, res, buf);
 		case PVN_PIDF:
-			opts.domain = e911_rcfg.domain.s;
+			opts.domain = e911_rewrite_cfg.domain.s;
 			opts.now = time(NULL);
 			opts.retention_s = 86400;
 			if(e911_pidf_render(loc->rec, &opts, buf, sizeof(buf)) < 0)

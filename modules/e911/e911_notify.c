@@ -47,7 +47,7 @@
 #define KIND_SIP 1
 #define BACKOFF_MS 500
 
-e911_notify_cfg_t e911_ncfg = {"", "", "", 0, 3, 1000, 2000, ""};
+e911_notify_cfg_t e911_notify_cfg = {"", "", "", 0, 3, 1000, 2000, ""};
 
 typedef struct note
 {
@@ -80,8 +80,8 @@ static int64_t now_ms(void)
 
 static int enabled(void)
 {
-	return (e911_ncfg.url && e911_ncfg.url[0])
-		   || (e911_ncfg.sip_uri && e911_ncfg.sip_uri[0]);
+	return (e911_notify_cfg.url && e911_notify_cfg.url[0])
+		   || (e911_notify_cfg.sip_uri && e911_notify_cfg.sip_uri[0]);
 }
 
 int e911_notify_init(void)
@@ -102,11 +102,11 @@ int e911_notify_init(void)
 	}
 	fcntl(wake[0], F_SETFL, O_NONBLOCK);
 	fcntl(wake[1], F_SETFL, O_NONBLOCK);
-	if(e911_ncfg.queue_size < 1)
-		e911_ncfg.queue_size = 1;
-	if(e911_ncfg.retries < 0)
-		e911_ncfg.retries = 0;
-	if(e911_ncfg.sip_uri[0] && !tm_loaded) {
+	if(e911_notify_cfg.queue_size < 1)
+		e911_notify_cfg.queue_size = 1;
+	if(e911_notify_cfg.retries < 0)
+		e911_notify_cfg.retries = 0;
+	if(e911_notify_cfg.sip_uri[0] && !tm_loaded) {
 		LM_ERR("e911: notify_sip_uri needs the tm module\n");
 		return -1;
 	}
@@ -121,7 +121,7 @@ static int queue_push(note_t *n, int count_it)
 	char c = 1;
 
 	lock_get(&nq->lock);
-	if(count_it && nq->count >= e911_ncfg.queue_size) {
+	if(count_it && nq->count >= e911_notify_cfg.queue_size) {
 		lock_release(&nq->lock);
 		return -1;
 	}
@@ -192,7 +192,7 @@ int e911_notify_call(sip_msg_t *msg)
 		return 2;
 	}
 	cls = e911_classify_request(msg, &urn);
-	if(cls == E911_DIAL_TEST && !e911_ncfg.test_calls) {
+	if(cls == E911_DIAL_TEST && !e911_notify_cfg.test_calls) {
 		e911_audit_notify(msg, "not-for-test");
 		return 2;
 	}
@@ -201,7 +201,7 @@ int e911_notify_call(sip_msg_t *msg)
 		goto drop;
 	json_object_set_new(facts, "event", json_string("emergency_call"));
 	json_object_set_new(facts, "test", json_boolean(cls == E911_DIAL_TEST));
-	if(e911_ncfg.url[0]) {
+	if(e911_notify_cfg.url[0]) {
 		json = json_dumps(facts, JSON_COMPACT);
 		n = json ? note_new(KIND_HOOK, json, strlen(json)) : NULL;
 		free(json);
@@ -213,7 +213,7 @@ int e911_notify_call(sip_msg_t *msg)
 			dropped++;
 		}
 	}
-	if(e911_ncfg.sip_uri[0]) {
+	if(e911_notify_cfg.sip_uri[0]) {
 		tlen = message_text(facts, text, sizeof(text));
 		if(tlen >= (int)sizeof(text))
 			tlen = sizeof(text) - 1;
@@ -233,7 +233,7 @@ int e911_notify_call(sip_msg_t *msg)
 		update_stat(e911_st.notify_dropped, dropped);
 		LM_ERR("e911: notification queue full (%d): %d notification(s) "
 			   "dropped\n",
-				e911_ncfg.queue_size, dropped);
+				e911_notify_cfg.queue_size, dropped);
 	}
 	e911_audit_notify(
 			msg, dropped ? (queued ? "partly-dropped" : "dropped") : "queued");
@@ -252,12 +252,12 @@ drop:
 static void attempt_failed(note_t *n, const char *why)
 {
 	n->attempts++;
-	if(n->attempts <= e911_ncfg.retries) {
+	if(n->attempts <= e911_notify_cfg.retries) {
 		n->due_ms = now_ms() + ((int64_t)BACKOFF_MS << (n->attempts - 1));
 		update_stat(e911_st.notify_retried, 1);
 		LM_WARN("e911: notification %s failed (%s), retry %d of %d\n",
 				n->kind == KIND_HOOK ? "webhook" : "MESSAGE", why, n->attempts,
-				e911_ncfg.retries);
+				e911_notify_cfg.retries);
 		queue_push(n, 0);
 		return;
 	}
@@ -298,15 +298,15 @@ static void deliver_hook(note_t *n)
 		return;
 	}
 	h = curl_slist_append(h, "Content-Type: application/json");
-	if(e911_ncfg.auth_header && e911_ncfg.auth_header[0])
-		h = curl_slist_append(h, e911_ncfg.auth_header);
+	if(e911_notify_cfg.auth_header && e911_notify_cfg.auth_header[0])
+		h = curl_slist_append(h, e911_notify_cfg.auth_header);
 	errbuf[0] = '\0';
-	curl_easy_setopt(hook_easy, CURLOPT_URL, e911_ncfg.url);
+	curl_easy_setopt(hook_easy, CURLOPT_URL, e911_notify_cfg.url);
 	curl_easy_setopt(hook_easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(hook_easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(hook_easy, CURLOPT_TIMEOUT_MS, (long)e911_ncfg.timeout_ms);
+	curl_easy_setopt(hook_easy, CURLOPT_TIMEOUT_MS, (long)e911_notify_cfg.timeout_ms);
 	curl_easy_setopt(
-			hook_easy, CURLOPT_CONNECTTIMEOUT_MS, (long)e911_ncfg.timeout_ms);
+			hook_easy, CURLOPT_CONNECTTIMEOUT_MS, (long)e911_notify_cfg.timeout_ms);
 	curl_easy_setopt(hook_easy, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(hook_easy, CURLOPT_POSTFIELDS, (const char *)n->body);
 	curl_easy_setopt(hook_easy, CURLOPT_POSTFIELDSIZE, (long)n->len);
@@ -353,9 +353,9 @@ static void deliver_sip(note_t *n)
 	str from;
 	str body;
 
-	ruri.s = e911_ncfg.sip_uri;
+	ruri.s = e911_notify_cfg.sip_uri;
 	ruri.len = strlen(ruri.s);
-	from.s = e911_ncfg.sip_from;
+	from.s = e911_notify_cfg.sip_from;
 	from.len = strlen(from.s);
 	body.s = n->body;
 	body.len = n->len;

@@ -23,7 +23,7 @@ typedef struct e911_notify_cfg
 	char *auth_header; /* notify_auth_header */
 } e911_notify_cfg_t;
 
-extern e911_notify_cfg_t e911_ncfg;
+extern e911_notify_cfg_t e911_notify_cfg;
 
 /* mod_init: queue in shared memory, statistics, one process. 0 or -1. */
 int e911_notify_init(void);

@@ -242,7 +242,7 @@ static void e911_rpc_refresh(rpc_t *rpc, void *c)
 		return;
 	}
 	e911_service_fetch(&key, &fres);
-	status = e911_locate_resume(&key, &fres);
+	status = e911_lookup_apply_resumed(&key, &fres);
 	loc = e911_loc_get(NULL);
 	if(rpc->add(c, "{", &th) < 0) {
 		e911_loc_clear();
@@ -275,7 +275,7 @@ static void e911_rpc_stats(rpc_t *rpc, void *c)
 			(int)st.bytes, "evictions", (int)st.evictions, "expired",
 			(int)st.expired, "put_failed", (int)st.put_failed);
 	for(i = 0; i < 2; i++) {
-		if(i == 1 && e911_lcfg.fetch_backup.url_tmpl == NULL)
+		if(i == 1 && e911_lookup_cfg.fetch_backup.url_tmpl == NULL)
 			continue;
 		b = &e911_shared->breaker[i];
 		rpc->struct_add(th, "sdd",
