@@ -41,7 +41,7 @@
 #include "e911_lookup_async.h"
 #include "e911_audit.h"
 #include "core/e911_dialplan.h"
-#include "e911_mod.h"
+#include "e911_classify.h"
 #include "core/e911_pidf.h"
 
 #define AUDIT_AVP "e911_audit"
@@ -77,6 +77,11 @@ static unsigned int audit_gen = 0;
 
 int e911_audit_init(void)
 {
+	if(e911_audit_cfg.path[0] && !tm_loaded) {
+		LM_ERR("e911: audit_log needs the tm module (the line is written "
+			   "when the transaction ends)\n");
+		return -1;
+	}
 	ring = shm_malloc(sizeof(*ring));
 	if(ring == NULL) {
 		SHM_MEM_ERROR;
@@ -116,15 +121,11 @@ json_t *e911_call_facts(sip_msg_t *msg, e911_loc_t *loc, int with_location)
 {
 	char ts[32];
 	char addr[512];
-	const char *urn = NULL;
 	json_t *o = json_object();
 	json_t *l;
 	json_t *civic;
-	str *ruri;
-	struct sip_uri puri;
-	str user = {NULL, 0};
+	e911_class_t c;
 	const char *v;
-	int cls;
 	int i;
 
 	if(o == NULL)
@@ -136,23 +137,10 @@ json_t *e911_call_facts(sip_msg_t *msg, e911_loc_t *loc, int with_location)
 	if(parse_from_header(msg) == 0 && get_from(msg) && parse_from_uri(msg))
 		set_str(o, "caller", get_from(msg)->parsed_uri.user.s,
 				get_from(msg)->parsed_uri.user.len);
-	cls = e911_classify_request(msg, &urn);
-	ruri = &msg->first_line.u.request.uri;
-	if(ruri->len >= 4 && strncasecmp(ruri->s, "urn:", 4) == 0) {
-		user = *ruri;
-	} else if(parse_uri(ruri->s, ruri->len, &puri) == 0) {
-		user = puri.user;
-		/* user parameters (";phone-context=...") are not dialled digits */
-		for(i = 0; i < user.len; i++) {
-			if(user.s[i] == ';') {
-				user.len = i;
-				break;
-			}
-		}
-	}
-	set_str(o, "dialled", user.s, user.len);
-	set_str(o, "class", class_name(cls), -1);
-	set_str(o, "service", urn, -1);
+	c = e911_classify_request(msg);
+	set_str(o, "dialled", c.dialled.s, c.dialled.len);
+	set_str(o, "class", class_name(c.cls), -1);
+	set_str(o, "service", c.urn, -1);
 	l = json_object();
 	if(loc) {
 		set_str(o, "key", loc->key, -1);

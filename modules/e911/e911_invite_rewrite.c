@@ -34,14 +34,152 @@
 #include "../../core/usr_avp.h"
 
 #include "e911_audit.h"
-#include "e911_conveyance.h"
+#include "e911_by_reference.h"
+#include "e911_device_location.h"
+#include "e911_psap_callback.h"
 #include "core/e911_dialplan.h"
 #include "core/e911_mime.h"
-#include "e911_mod.h"
+#include "e911_classify.h"
+#include "e911_msg_edit.h"
 #include "core/e911_pidf.h"
 #include "e911_invite_rewrite.h"
 
-e911_rewrite_cfg_t e911_rewrite_cfg;
+e911_rewrite_cfg_t e911_rewrite_cfg = {
+		.param =
+				{
+						.default_route = "",
+						.fallback_route = "",
+						.test_route = "",
+						.domain = "localhost",
+						.callback_uri = "sip",
+						.endpoint_id_to = "",
+						.profile = "e911-trunk",
+						.provider_name = "",
+						.provider_id = "",
+						.provider_id_series = "",
+						.provider_type = "Service Provider",
+						.provider_contact = "",
+						.provider_language = "en",
+						.service_environment = "",
+						.service_type = "VOIP",
+						.service_mobility = "Unknown",
+				},
+		.geolocation_routing = 1,
+};
+
+
+
+/* A SIP/tel/urn URI usable as a route (empty allowed when optional). */
+static int check_route_param(const char *name, const char *val, int required)
+{
+	if(val == NULL || *val == '\0') {
+		if(required) {
+			LM_ERR("e911: modparam %s is required: an emergency call "
+				   "without location needs somewhere to go\n",
+					name);
+			return -1;
+		}
+		return 0;
+	}
+	if(e911_uri_check(val, strlen(val)) < 0) {
+		LM_ERR("e911: modparam %s is not a valid sip/sips/tel/urn URI\n", name);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_domain(const char *d)
+{
+	size_t i;
+	size_t n = strlen(d);
+
+	if(n == 0 || n > 128)
+		return -1;
+	for(i = 0; i < n; i++) {
+		char c = d[i];
+		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+				   || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':'
+				   || c == '[' || c == ']'))
+			return -1;
+	}
+	return 0;
+}
+
+static void set_str(str *s, char *v)
+{
+	s->s = v;
+	s->len = v ? strlen(v) : 0;
+}
+
+int e911_rewrite_init(void)
+{
+	e911_rewrite_cfg_t *c = &e911_rewrite_cfg;
+	char err[160];
+
+	if(check_route_param("test_route", c->param.test_route, 0) < 0
+			|| check_route_param("default_route", c->param.default_route, 0) < 0
+			|| check_route_param("fallback_route", c->param.fallback_route, 1) < 0)
+		return -1;
+	if(check_domain(c->param.domain) < 0) {
+		LM_ERR("e911: modparam domain must be a host name or address\n");
+		return -1;
+	}
+	if(strcasecmp(c->param.callback_uri, "sip") != 0
+			&& strcasecmp(c->param.callback_uri, "tel") != 0) {
+		LM_ERR("e911: modparam callback_uri must be \"sip\" or \"tel\"\n");
+		return -1;
+	}
+	set_str(&c->default_route, c->param.default_route);
+	set_str(&c->fallback_route, c->param.fallback_route);
+	set_str(&c->test_route, c->param.test_route);
+	set_str(&c->domain, c->param.domain);
+	c->geolocation_routing = c->geolocation_routing ? 1 : 0;
+	c->callback_tel = strcasecmp(c->param.callback_uri, "tel") == 0;
+	if(c->param.endpoint_id_to[0] == '\0') {
+		c->endpoint_to = E911_EPID_NONE;
+	} else if(strcasecmp(c->param.endpoint_id_to, "pai") == 0) {
+		c->endpoint_to = E911_EPID_PAI;
+	} else if(strcasecmp(c->param.endpoint_id_to, "from") == 0) {
+		c->endpoint_to = E911_EPID_FROM;
+	} else if(strncasecmp(c->param.endpoint_id_to, "header:", 7) == 0
+			  && c->param.endpoint_id_to[7]
+			  && strspn(c->param.endpoint_id_to + 7,
+						 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+						 "0123456789-")
+						 == strlen(c->param.endpoint_id_to + 7)) {
+		c->endpoint_to = E911_EPID_HEADER;
+		set_str(&c->endpoint_header, c->param.endpoint_id_to + 7);
+	} else {
+		LM_ERR("e911: modparam endpoint_id_to must be \"pai\", \"from\" "
+			   "or \"header:<Name>\"\n");
+		return -1;
+	}
+	if(strcasecmp(c->param.profile, "ng911") == 0) {
+		c->ng911 = 1;
+		c->provider.name = c->param.provider_name;
+		c->provider.id = c->param.provider_id;
+		c->provider.id_series = c->param.provider_id_series;
+		c->provider.type = c->param.provider_type;
+		c->provider.contact_uri = c->param.provider_contact;
+		c->provider.language = c->param.provider_language;
+		c->svcinfo.environment = c->param.service_environment;
+		c->svcinfo.type = c->param.service_type;
+		c->svcinfo.mobility = c->param.service_mobility;
+		if(e911_providerinfo_check_settings(&c->provider, err, sizeof(err)) < 0
+				|| e911_serviceinfo_check_settings(&c->svcinfo, err, sizeof(err))
+						   < 0) {
+			LM_ERR("e911: profile ng911 needs provider_name, "
+				   "provider_contact (24/7 sip/tel URI) and valid provider_*/"
+				   "service_* values: %s\n",
+					err);
+			return -1;
+		}
+	} else if(strcasecmp(c->param.profile, "e911-trunk") != 0) {
+		LM_ERR("e911: modparam profile must be e911-trunk or ng911\n");
+		return -1;
+	}
+	return 0;
+}
 
 /* the message the last rewrite was made for, so it is never applied twice */
 static unsigned int routed_msg_id;
@@ -52,12 +190,11 @@ static char pidf_buf[E911_PIDF_MAX];
  * fallback; test calls go to test_route when one is set. */
 static const char *route_target_msg(sip_msg_t *msg, e911_loc_t *loc, str *out)
 {
-	const char *urn = NULL;
 	const char *r;
 
 	if(loc && loc->rec) {
 		if(msg && e911_rewrite_cfg.test_route.len > 0
-				&& e911_classify_request(msg, &urn) == E911_DIAL_TEST) {
+				&& e911_classify_request(msg).cls == E911_DIAL_TEST) {
 			*out = e911_rewrite_cfg.test_route;
 			return "test";
 		}
@@ -133,34 +270,6 @@ static int hdr_remove(sip_msg_t *msg, const char *name)
 			LM_ERR("e911: cannot remove header %s\n", name);
 			return -1;
 		}
-	}
-	return 0;
-}
-
-/* Inserts a pkg copy of s[0..len) at offset off of msg. Returns 0 or -1. */
-int e911_replace_at(
-		sip_msg_t *msg, int off, int dlen, const char *s, size_t len)
-{
-	struct lump *anchor;
-	char *buf;
-
-	if(dlen > 0)
-		anchor = del_lump(msg, off, dlen, 0);
-	else
-		anchor = anchor_lump(msg, off, 0, 0);
-	if(anchor == NULL)
-		return -1;
-	if(len == 0)
-		return 0;
-	buf = pkg_malloc(len);
-	if(buf == NULL) {
-		PKG_MEM_ERROR;
-		return -1;
-	}
-	memcpy(buf, s, len);
-	if(insert_new_lump_after(anchor, buf, (int)len, 0) == NULL) {
-		pkg_free(buf);
-		return -1;
 	}
 	return 0;
 }
@@ -432,11 +541,10 @@ static int addl_parts(e911_loc_t *loc, const rewrite_memo_t *memo,
 /* ng911: Request-URI and To become the service URN, next hop = route. */
 static int ng911_target(sip_msg_t *msg, str *route)
 {
-	const char *urn = NULL;
+	const char *urn = e911_classify_request(msg).urn;
 	struct to_body *to;
 	str u;
 
-	e911_classify_request(msg, &urn);
 	if(urn == NULL)
 		urn = "urn:service:sos";
 	u.s = (char *)urn;
@@ -500,9 +608,9 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	int body_off;
 
 	memset(&ed, 0, sizeof(ed));
-	use_device = e911_device_location(msg, NULL) > 0 && e911_ccfg.prefer_device;
-	by_value = !use_device && (e911_ccfg.mode & E911_MODE_VALUE);
-	by_ref = !use_device && (e911_ccfg.mode & E911_MODE_REFERENCE);
+	use_device = e911_device_location(msg, NULL) > 0 && e911_device_location_cfg.prefer_device;
+	by_value = !use_device && (e911_reference_cfg.mode & E911_MODE_VALUE);
+	by_ref = !use_device && (e911_reference_cfg.mode & E911_MODE_REFERENCE);
 	if(by_ref
 			&& e911_reference_issue(loc->key, loc->rec, ref, sizeof(ref)) < 0) {
 		LM_WARN("e911: no location reference for key '%s': sending the "
@@ -512,7 +620,6 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		by_value = 1;
 	}
 
-	opts.domain = e911_rewrite_cfg.domain.s;
 	if(reuse) {
 		memo = *reuse;
 	} else {
@@ -534,8 +641,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	msg_body(msg, &body);
 	nparts = 0;
 	if(by_value) {
-		opts.now = (time_t)memo.now;
-		opts.retention_s = 86400;
+		opts = e911_pidf_options(e911_rewrite_cfg.domain.s, (time_t)memo.now);
 		plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
 		if(plen < 0) {
 			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);

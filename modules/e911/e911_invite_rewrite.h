@@ -28,6 +28,26 @@
 
 typedef struct e911_rewrite_cfg
 {
+	struct
+	{ /* the modparams as given */
+		char *default_route;
+		char *fallback_route;
+		char *test_route;
+		char *domain;
+		char *callback_uri; /* sip or tel */
+		char *endpoint_id_to;
+		char *profile; /* e911-trunk or ng911 */
+		char *provider_name;
+		char *provider_id;
+		char *provider_id_series;
+		char *provider_type;
+		char *provider_contact;
+		char *provider_language;
+		char *service_environment;
+		char *service_type;
+		char *service_mobility;
+	} param;
+	/* checked and derived by e911_rewrite_init() */
 	str default_route;
 	str fallback_route;
 	str test_route;			 /* test calls go here when set */
@@ -43,10 +63,8 @@ typedef struct e911_rewrite_cfg
 
 extern e911_rewrite_cfg_t e911_rewrite_cfg;
 
-/* Replaces dlen bytes at offset off of msg (dlen 0: inserts) with a pkg
- * copy of s[0..len), as a lump. Returns 0 or -1. */
-int e911_replace_at(
-		sip_msg_t *msg, int off, int dlen, const char *s, size_t len);
+/* mod_init: checks the routing, identity and profile modparams. 0 or -1. */
+int e911_rewrite_init(void);
 
 /* Request-URI the call takes for the lookup outcome loc (NULL: no lookup):
  * the record's route, else default_route, else fallback_route. */

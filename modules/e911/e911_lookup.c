@@ -32,7 +32,27 @@
 
 #include "e911_lookup.h"
 
-e911_lookup_cfg_t e911_lookup_cfg;
+e911_lookup_cfg_t e911_lookup_cfg = {
+		.param =
+				{
+						.location_url = "",
+						.location_url_backup = "",
+						.timeout_ms = 1000,
+						.connect_timeout_ms = 300,
+						.auth_header = "",
+						.tls_verify = 1,
+						.tls_ca_file = "",
+						.field_map = "",
+						.cache_ttl = 300,
+						.negative_ttl = 30,
+						.stale_ttl = 86400,
+						.cache_size = 100000,
+						.cache_max_bytes = 0,
+						.breaker_failures = 3,
+						.breaker_cooldown = 30,
+				},
+};
+static e911_fieldmap_t *fieldmap = NULL;
 e911_cache_t *e911_cache = NULL;
 e911_stats_t e911_st;
 
@@ -67,6 +87,106 @@ const char *e911_source_name(e911_source_t src)
 		default:
 			return "none";
 	}
+}
+
+int e911_lookup_init(void)
+{
+	e911_lookup_cfg_t *c = &e911_lookup_cfg;
+	char err[160];
+	uint64_t max_bytes;
+
+	if(e911_url_tmpl_check(c->param.location_url, err, sizeof(err)) < 0) {
+		LM_ERR("e911: modparam location_url: %s\n", err);
+		return -1;
+	}
+	if(c->param.location_url_backup[0]
+			&& e911_url_tmpl_check(c->param.location_url_backup, err, sizeof(err))
+					   < 0) {
+		LM_ERR("e911: modparam location_url_backup: %s\n", err);
+		return -1;
+	}
+	if(c->param.timeout_ms <= 0 || c->param.connect_timeout_ms <= 0 || c->param.cache_ttl < 0
+			|| c->param.negative_ttl < 0 || c->param.stale_ttl < 0 || c->param.cache_size <= 0
+			|| c->param.cache_max_bytes < 0) {
+		LM_ERR("e911: timeouts, TTLs and cache sizes must not be "
+			   "negative\n");
+		return -1;
+	}
+	if(c->param.connect_timeout_ms > c->param.timeout_ms)
+		c->param.connect_timeout_ms = c->param.timeout_ms;
+	if(c->param.auth_header[0]
+			&& (strchr(c->param.auth_header, ':') == NULL
+					|| strpbrk(c->param.auth_header, "\r\n") != NULL)) {
+		LM_ERR("e911: modparam auth_header must be one \"Name: value\" "
+			   "header line\n");
+		return -1;
+	}
+
+	c->fetch.url_tmpl = c->param.location_url;
+	c->fetch.timeout_ms = c->param.timeout_ms;
+	c->fetch.connect_timeout_ms = c->param.connect_timeout_ms;
+	c->fetch.auth_header = c->param.auth_header;
+	c->fetch.tls_ca_file = c->param.tls_ca_file;
+	c->fetch.tls_verify = c->param.tls_verify ? 1 : 0;
+	if(c->param.field_map[0]) {
+		fieldmap = e911_fieldmap_parse(c->param.field_map, err, sizeof(err));
+		if(fieldmap == NULL) {
+			LM_ERR("e911: modparam field_map: %s\n", err);
+			return -1;
+		}
+	}
+	c->fetch.fieldmap = fieldmap;
+	c->fetch_backup = c->fetch;
+	c->fetch_backup.url_tmpl =
+			c->param.location_url_backup[0] ? c->param.location_url_backup : NULL;
+	c->cache_ttl = c->param.cache_ttl;
+	c->negative_ttl = c->param.negative_ttl;
+	c->stale_ttl = c->param.stale_ttl;
+	if(!c->param.tls_verify)
+		LM_WARN("e911: TLS certificate verification of the location "
+				"service is disabled\n");
+
+	/* the cache gets at most an eighth of shared memory unless told: the
+	 * transactions of the calls themselves need the rest */
+	max_bytes = c->param.cache_max_bytes > 0 ? (uint64_t)c->param.cache_max_bytes
+									  : (uint64_t)shm_mem_size / 8;
+	/* the table itself (buckets and locks, ~12 bytes an entry) must fit in
+	 * that share too: a cache_size shared memory cannot hold is reduced,
+	 * with a warning, rather than refusing to start */
+	if((uint64_t)c->param.cache_size * 12 > max_bytes / 2) {
+		int fit = (int)(max_bytes / 2 / 12);
+		LM_WARN("e911: cache_size %d does not fit in %llu bytes of shared "
+				"memory for the cache: using %d (raise -m or lower "
+				"cache_size)\n",
+				c->param.cache_size, (unsigned long long)max_bytes, fit);
+		c->param.cache_size = fit > 16 ? fit : 16;
+	}
+	e911_cache = e911_cache_new((uint32_t)c->param.cache_size, max_bytes);
+	if(e911_cache == NULL) {
+		LM_ERR("e911: cannot create the location cache in shared memory\n");
+		return -1;
+	}
+
+	e911_shared = shm_malloc(sizeof(*e911_shared));
+	if(e911_shared == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
+	e911_breaker_init(
+			&e911_shared->breaker[0], c->param.breaker_failures, c->param.breaker_cooldown);
+	e911_breaker_init(
+			&e911_shared->breaker[1], c->param.breaker_failures, c->param.breaker_cooldown);
+	return 0;
+}
+
+void e911_lookup_destroy(void)
+{
+	if(e911_cache) {
+		e911_cache_destroy(e911_cache);
+		e911_cache = NULL;
+	}
+	e911_fieldmap_free(fieldmap);
+	fieldmap = NULL;
 }
 
 e911_loc_t *e911_loc_get(sip_msg_t *msg)

@@ -60,9 +60,28 @@ typedef struct e911_loc
 	uint64_t buf[E911_REC_MAX_SIZE / sizeof(uint64_t)];
 } e911_loc_t;
 
-/* module configuration the lookup needs (set by e911_mod.c) */
+/* the location services, the cache and the breakers */
 typedef struct e911_lookup_cfg
 {
+	struct
+	{ /* the modparams as given */
+		char *location_url;
+		char *location_url_backup;
+		int timeout_ms;
+		int connect_timeout_ms;
+		char *auth_header;
+		int tls_verify;
+		char *tls_ca_file;
+		char *field_map;
+		int cache_ttl;
+		int negative_ttl;
+		int stale_ttl;
+		int cache_size;
+		int cache_max_bytes;
+		int breaker_failures;
+		int breaker_cooldown;
+	} param;
+	/* checked and derived by e911_lookup_init() */
 	e911_fetch_cfg_t fetch;
 	e911_fetch_cfg_t fetch_backup; /* url_tmpl NULL: no backup service */
 	int cache_ttl;
@@ -101,6 +120,12 @@ extern e911_shared_t *e911_shared;
 extern e911_lookup_cfg_t e911_lookup_cfg;
 extern e911_cache_t *e911_cache;
 extern e911_stats_t e911_st;
+
+/* mod_init: checks the modparams, creates the cache and the breakers in
+ * shared memory. 0 or -1 (logged). */
+int e911_lookup_init(void);
+/* mod_destroy */
+void e911_lookup_destroy(void);
 
 /* Locates key for msg; records the outcome (see e911_loc_get()).
  * Returns E911_LOC_FRESH, _STALE, _NONE or _UNAVAILABLE. */

@@ -50,7 +50,8 @@
 #include "../../modules/tm/tm_load.h"
 
 #include "e911_lookup_async.h"
-#include "e911_conveyance.h"
+#include "e911_by_reference.h"
+#include "e911_psap_callback.h"
 #include "e911_lookup.h"
 #include "core/e911_snapshot.h"
 
@@ -514,7 +515,8 @@ static void housekeeper_loop(void)
 		sleep(1);
 		cfg_update();
 		now = (int64_t)time(NULL);
-		e911_conv_expire(now);
+		e911_reference_expire(now);
+		e911_psap_callback_expire(now);
 		e911_cache_get_stats(e911_cache, &st);
 		if(st.entries > 0)
 			sweep_tick(now, &cursor, groups);

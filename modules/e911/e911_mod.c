@@ -38,71 +38,21 @@
 
 #include "e911_lookup_async.h"
 #include "e911_audit.h"
-#include "e911_conveyance.h"
+#include "e911_by_reference.h"
+#include "e911_device_location.h"
+#include "e911_psap_callback.h"
 #include "e911_notify.h"
 #include "core/e911_dialplan.h"
 #include "core/e911_dispatchable.h"
 #include "core/e911_cidr.h"
 #include "e911_lookup.h"
-#include "e911_mod.h"
+#include "e911_classify.h"
 #include "core/e911_pidf.h"
 #include "e911_rpc.h"
 #include "e911_invite_rewrite.h"
 
 MODULE_VERSION
 
-/* parameters */
-static char *p_location_url = "";
-static char *p_location_url_backup = "";
-static int p_breaker_failures = 3;
-static int p_breaker_cooldown = 30;
-static int p_timeout_ms = 1000;
-static int p_connect_timeout_ms = 300;
-static int p_cache_ttl = 300;
-static int p_negative_ttl = 30;
-static int p_stale_ttl = 86400;
-static int p_cache_size = 100000;
-static int p_cache_max_bytes = 0;
-static char *p_auth_header = "";
-static int p_tls_verify = 1;
-static char *p_tls_ca_file = "";
-static char *p_default_route = "";
-static char *p_fallback_route = "";
-static char *p_emergency_numbers = "911,112";
-static char *p_test_numbers = "933";
-static char *p_dial_prefixes = "9";
-static int p_geolocation_routing = 1;
-static char *p_domain = "localhost";
-static char *p_callback_uri = "sip";
-static char *p_test_route = "";
-static char *p_location_mode = "value";
-static char *p_profile = "e911-trunk";
-static char *p_provider_name = "";
-static char *p_provider_id = "";
-static char *p_provider_id_series = "";
-static char *p_provider_type = "Service Provider";
-static char *p_provider_contact = "";
-static char *p_provider_language = "en";
-static char *p_service_environment = "";
-static char *p_service_type = "VOIP";
-static char *p_service_mobility = "Unknown";
-static char *p_location_preference = "service";
-static char *p_endpoint_id_to = "";
-static char *p_field_map = "";
-static char *p_dial_plan_file = "";
-static char *p_default_country = "";
-static e911_fieldmap_t *fieldmap = NULL;
-
-static e911_dialplan_t *dialplan = NULL;
-
-/* the last classification, for $e911(class) and $e911(service) */
-static struct
-{
-	unsigned int msg_id;
-	int msg_pid;
-	int cls;
-	const char *urn;
-} last_class;
 
 static int mod_init(void);
 static int child_init(int rank);
@@ -154,56 +104,56 @@ static cmd_export_t cmds[] = {
 };
 
 static param_export_t params[] = {
-	{"location_url", PARAM_STRING, &p_location_url},
-	{"location_url_backup", PARAM_STRING, &p_location_url_backup},
-	{"breaker_failures", PARAM_INT, &p_breaker_failures},
-	{"breaker_cooldown", PARAM_INT, &p_breaker_cooldown},
+	{"location_url", PARAM_STRING, &e911_lookup_cfg.param.location_url},
+	{"location_url_backup", PARAM_STRING, &e911_lookup_cfg.param.location_url_backup},
+	{"breaker_failures", PARAM_INT, &e911_lookup_cfg.param.breaker_failures},
+	{"breaker_cooldown", PARAM_INT, &e911_lookup_cfg.param.breaker_cooldown},
 	{"async_workers", PARAM_INT, &e911_async_cfg.workers},
 	{"async_max_inflight", PARAM_INT, &e911_async_cfg.max_inflight},
 	{"refresh_ahead", PARAM_INT, &e911_async_cfg.refresh_ahead},
 	{"snapshot_file", PARAM_STRING, &e911_async_cfg.snapshot_file},
 	{"snapshot_interval", PARAM_INT, &e911_async_cfg.snapshot_interval},
-	{"timeout_ms", PARAM_INT, &p_timeout_ms},
-	{"connect_timeout_ms", PARAM_INT, &p_connect_timeout_ms},
-	{"cache_ttl", PARAM_INT, &p_cache_ttl},
-	{"negative_ttl", PARAM_INT, &p_negative_ttl},
-	{"stale_ttl", PARAM_INT, &p_stale_ttl},
-	{"cache_size", PARAM_INT, &p_cache_size},
-	{"cache_max_bytes", PARAM_INT, &p_cache_max_bytes},
-	{"auth_header", PARAM_STRING, &p_auth_header},
-	{"tls_verify", PARAM_INT, &p_tls_verify},
-	{"tls_ca_file", PARAM_STRING, &p_tls_ca_file},
-	{"default_route", PARAM_STRING, &p_default_route},
-	{"fallback_route", PARAM_STRING, &p_fallback_route},
-	{"emergency_numbers", PARAM_STRING, &p_emergency_numbers},
-	{"test_numbers", PARAM_STRING, &p_test_numbers},
-	{"dial_prefixes", PARAM_STRING, &p_dial_prefixes},
-	{"geolocation_routing", PARAM_INT, &p_geolocation_routing},
-	{"domain", PARAM_STRING, &p_domain},
-	{"callback_uri", PARAM_STRING, &p_callback_uri},
-	{"test_route", PARAM_STRING, &p_test_route},
-	{"location_mode", PARAM_STRING, &p_location_mode},
-	{"profile", PARAM_STRING, &p_profile},
-	{"provider_name", PARAM_STRING, &p_provider_name},
-	{"provider_id", PARAM_STRING, &p_provider_id},
-	{"provider_id_series", PARAM_STRING, &p_provider_id_series},
-	{"provider_type", PARAM_STRING, &p_provider_type},
-	{"provider_contact", PARAM_STRING, &p_provider_contact},
-	{"provider_language", PARAM_STRING, &p_provider_language},
-	{"service_environment", PARAM_STRING, &p_service_environment},
-	{"service_type", PARAM_STRING, &p_service_type},
-	{"service_mobility", PARAM_STRING, &p_service_mobility},
-	{"reference_base_url", PARAM_STRING, &e911_ccfg.reference_base},
-	{"reference_ttl", PARAM_INT, &e911_ccfg.reference_ttl},
-	{"reference_max", PARAM_INT, &e911_ccfg.reference_size},
-	{"trust_loc_src", PARAM_INT, &e911_ccfg.trust_loc_src},
-	{"location_preference", PARAM_STRING, &p_location_preference},
-	{"psap_callback_window", PARAM_INT, &e911_ccfg.callback_window},
-	{"psap_callback_max", PARAM_INT, &e911_ccfg.callback_size},
-	{"endpoint_id_to", PARAM_STRING, &p_endpoint_id_to},
-	{"field_map", PARAM_STRING, &p_field_map},
-	{"dial_plan_file", PARAM_STRING, &p_dial_plan_file},
-	{"default_country", PARAM_STRING, &p_default_country},
+	{"timeout_ms", PARAM_INT, &e911_lookup_cfg.param.timeout_ms},
+	{"connect_timeout_ms", PARAM_INT, &e911_lookup_cfg.param.connect_timeout_ms},
+	{"cache_ttl", PARAM_INT, &e911_lookup_cfg.param.cache_ttl},
+	{"negative_ttl", PARAM_INT, &e911_lookup_cfg.param.negative_ttl},
+	{"stale_ttl", PARAM_INT, &e911_lookup_cfg.param.stale_ttl},
+	{"cache_size", PARAM_INT, &e911_lookup_cfg.param.cache_size},
+	{"cache_max_bytes", PARAM_INT, &e911_lookup_cfg.param.cache_max_bytes},
+	{"auth_header", PARAM_STRING, &e911_lookup_cfg.param.auth_header},
+	{"tls_verify", PARAM_INT, &e911_lookup_cfg.param.tls_verify},
+	{"tls_ca_file", PARAM_STRING, &e911_lookup_cfg.param.tls_ca_file},
+	{"default_route", PARAM_STRING, &e911_rewrite_cfg.param.default_route},
+	{"fallback_route", PARAM_STRING, &e911_rewrite_cfg.param.fallback_route},
+	{"emergency_numbers", PARAM_STRING, &e911_dialplan_cfg.emergency_numbers},
+	{"test_numbers", PARAM_STRING, &e911_dialplan_cfg.test_numbers},
+	{"dial_prefixes", PARAM_STRING, &e911_dialplan_cfg.dial_prefixes},
+	{"geolocation_routing", PARAM_INT, &e911_rewrite_cfg.geolocation_routing},
+	{"domain", PARAM_STRING, &e911_rewrite_cfg.param.domain},
+	{"callback_uri", PARAM_STRING, &e911_rewrite_cfg.param.callback_uri},
+	{"test_route", PARAM_STRING, &e911_rewrite_cfg.param.test_route},
+	{"location_mode", PARAM_STRING, &e911_reference_cfg.location_mode},
+	{"profile", PARAM_STRING, &e911_rewrite_cfg.param.profile},
+	{"provider_name", PARAM_STRING, &e911_rewrite_cfg.param.provider_name},
+	{"provider_id", PARAM_STRING, &e911_rewrite_cfg.param.provider_id},
+	{"provider_id_series", PARAM_STRING, &e911_rewrite_cfg.param.provider_id_series},
+	{"provider_type", PARAM_STRING, &e911_rewrite_cfg.param.provider_type},
+	{"provider_contact", PARAM_STRING, &e911_rewrite_cfg.param.provider_contact},
+	{"provider_language", PARAM_STRING, &e911_rewrite_cfg.param.provider_language},
+	{"service_environment", PARAM_STRING, &e911_rewrite_cfg.param.service_environment},
+	{"service_type", PARAM_STRING, &e911_rewrite_cfg.param.service_type},
+	{"service_mobility", PARAM_STRING, &e911_rewrite_cfg.param.service_mobility},
+	{"reference_base_url", PARAM_STRING, &e911_reference_cfg.base_url},
+	{"reference_ttl", PARAM_INT, &e911_reference_cfg.ttl},
+	{"reference_max", PARAM_INT, &e911_reference_cfg.max},
+	{"trust_loc_src", PARAM_INT, &e911_device_location_cfg.trust_loc_src},
+	{"location_preference", PARAM_STRING, &e911_device_location_cfg.preference},
+	{"psap_callback_window", PARAM_INT, &e911_psap_callback_cfg.window},
+	{"psap_callback_max", PARAM_INT, &e911_psap_callback_cfg.max},
+	{"endpoint_id_to", PARAM_STRING, &e911_rewrite_cfg.param.endpoint_id_to},
+	{"field_map", PARAM_STRING, &e911_lookup_cfg.param.field_map},
+	{"dial_plan_file", PARAM_STRING, &e911_dialplan_cfg.dial_plan_file},
+	{"default_country", PARAM_STRING, &e911_dialplan_cfg.default_country},
 	{"notify_url", PARAM_STRING, &e911_notify_cfg.url},
 	{"notify_auth_header", PARAM_STRING, &e911_notify_cfg.auth_header},
 	{"notify_sip_uri", PARAM_STRING, &e911_notify_cfg.sip_uri},
@@ -260,277 +210,23 @@ struct module_exports exports = {
 };
 /* clang-format on */
 
-/* A SIP/tel/urn URI usable as a route (empty allowed when optional). */
-static int check_route_param(const char *name, const char *val, int required)
-{
-	if(val == NULL || *val == '\0') {
-		if(required) {
-			LM_ERR("e911: modparam %s is required: an emergency call "
-				   "without location needs somewhere to go\n",
-					name);
-			return -1;
-		}
-		return 0;
-	}
-	if(e911_uri_check(val, strlen(val)) < 0) {
-		LM_ERR("e911: modparam %s is not a valid sip/sips/tel/urn URI\n", name);
-		return -1;
-	}
-	return 0;
-}
-
-static int check_domain(const char *d)
-{
-	size_t i;
-	size_t n = strlen(d);
-
-	if(n == 0 || n > 128)
-		return -1;
-	for(i = 0; i < n; i++) {
-		char c = d[i];
-		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-				   || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':'
-				   || c == '[' || c == ']'))
-			return -1;
-	}
-	return 0;
-}
-
-static void set_str(str *s, char *v)
-{
-	s->s = v;
-	s->len = v ? strlen(v) : 0;
-}
-
 static int mod_init(void)
 {
-	char err[160];
-	uint64_t max_bytes;
+	const char *domain;
 
-	if(e911_url_tmpl_check(p_location_url, err, sizeof(err)) < 0) {
-		LM_ERR("e911: modparam location_url: %s\n", err);
+	if(e911_lookup_init() < 0 || e911_rewrite_init() < 0
+			|| e911_classify_init() < 0)
 		return -1;
-	}
-	if(p_location_url_backup[0]
-			&& e911_url_tmpl_check(p_location_url_backup, err, sizeof(err))
-					   < 0) {
-		LM_ERR("e911: modparam location_url_backup: %s\n", err);
-		return -1;
-	}
-	if(p_timeout_ms <= 0 || p_connect_timeout_ms <= 0 || p_cache_ttl < 0
-			|| p_negative_ttl < 0 || p_stale_ttl < 0 || p_cache_size <= 0
-			|| p_cache_max_bytes < 0) {
-		LM_ERR("e911: timeouts, TTLs and cache sizes must not be "
-			   "negative\n");
-		return -1;
-	}
-	if(p_connect_timeout_ms > p_timeout_ms)
-		p_connect_timeout_ms = p_timeout_ms;
-	if(check_route_param("test_route", p_test_route, 0) < 0
-			|| check_route_param("default_route", p_default_route, 0) < 0
-			|| check_route_param("fallback_route", p_fallback_route, 1) < 0)
-		return -1;
-	if(check_domain(p_domain) < 0) {
-		LM_ERR("e911: modparam domain must be a host name or address\n");
-		return -1;
-	}
-	if(strcasecmp(p_callback_uri, "sip") != 0
-			&& strcasecmp(p_callback_uri, "tel") != 0) {
-		LM_ERR("e911: modparam callback_uri must be \"sip\" or \"tel\"\n");
-		return -1;
-	}
-	if(p_auth_header[0]
-			&& (strchr(p_auth_header, ':') == NULL
-					|| strpbrk(p_auth_header, "\r\n") != NULL)) {
-		LM_ERR("e911: modparam auth_header must be one \"Name: value\" "
-			   "header line\n");
-		return -1;
-	}
-
-	if(p_default_country[0] || p_dial_plan_file[0])
-		dialplan = e911_dialplan_countries(p_dial_plan_file, p_default_country,
-				p_dial_prefixes, err, sizeof(err));
-	else
-		dialplan = e911_dialplan_new(p_emergency_numbers, p_test_numbers,
-				p_dial_prefixes, err, sizeof(err));
-	if(dialplan == NULL) {
-		LM_ERR("e911: %s: %s\n",
-				(p_default_country[0] || p_dial_plan_file[0])
-						? "dial_plan_file/default_country/dial_prefixes"
-						: "emergency_numbers/test_numbers/dial_prefixes",
-				err);
-		return -1;
-	}
-
-	memset(&e911_lookup_cfg, 0, sizeof(e911_lookup_cfg));
-	e911_lookup_cfg.fetch.url_tmpl = p_location_url;
-	e911_lookup_cfg.fetch.timeout_ms = p_timeout_ms;
-	e911_lookup_cfg.fetch.connect_timeout_ms = p_connect_timeout_ms;
-	e911_lookup_cfg.fetch.auth_header = p_auth_header;
-	e911_lookup_cfg.fetch.tls_ca_file = p_tls_ca_file;
-	e911_lookup_cfg.fetch.tls_verify = p_tls_verify ? 1 : 0;
-	if(p_field_map[0]) {
-		fieldmap = e911_fieldmap_parse(p_field_map, err, sizeof(err));
-		if(fieldmap == NULL) {
-			LM_ERR("e911: modparam field_map: %s\n", err);
-			return -1;
-		}
-	}
-	e911_lookup_cfg.fetch.fieldmap = fieldmap;
-	e911_lookup_cfg.fetch_backup = e911_lookup_cfg.fetch;
-	e911_lookup_cfg.fetch_backup.url_tmpl =
-			p_location_url_backup[0] ? p_location_url_backup : NULL;
-	e911_lookup_cfg.cache_ttl = p_cache_ttl;
-	e911_lookup_cfg.negative_ttl = p_negative_ttl;
-	e911_lookup_cfg.stale_ttl = p_stale_ttl;
-	if(!p_tls_verify)
-		LM_WARN("e911: TLS certificate verification of the location "
-				"service is disabled\n");
-
-	memset(&e911_rewrite_cfg, 0, sizeof(e911_rewrite_cfg));
-	set_str(&e911_rewrite_cfg.default_route, p_default_route);
-	set_str(&e911_rewrite_cfg.fallback_route, p_fallback_route);
-	set_str(&e911_rewrite_cfg.test_route, p_test_route);
-	set_str(&e911_rewrite_cfg.domain, p_domain);
-	e911_rewrite_cfg.geolocation_routing = p_geolocation_routing ? 1 : 0;
-	e911_rewrite_cfg.callback_tel = strcasecmp(p_callback_uri, "tel") == 0;
-	if(p_endpoint_id_to[0] == '\0') {
-		e911_rewrite_cfg.endpoint_to = E911_EPID_NONE;
-	} else if(strcasecmp(p_endpoint_id_to, "pai") == 0) {
-		e911_rewrite_cfg.endpoint_to = E911_EPID_PAI;
-	} else if(strcasecmp(p_endpoint_id_to, "from") == 0) {
-		e911_rewrite_cfg.endpoint_to = E911_EPID_FROM;
-	} else if(strncasecmp(p_endpoint_id_to, "header:", 7) == 0
-			  && p_endpoint_id_to[7]
-			  && strspn(p_endpoint_id_to + 7,
-						 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-						 "0123456789-")
-						 == strlen(p_endpoint_id_to + 7)) {
-		e911_rewrite_cfg.endpoint_to = E911_EPID_HEADER;
-		set_str(&e911_rewrite_cfg.endpoint_header, p_endpoint_id_to + 7);
-	} else {
-		LM_ERR("e911: modparam endpoint_id_to must be \"pai\", \"from\" "
-			   "or \"header:<Name>\"\n");
-		return -1;
-	}
-	if(strcasecmp(p_profile, "ng911") == 0) {
-		e911_rewrite_cfg.ng911 = 1;
-		e911_rewrite_cfg.provider.reference = "check@example";
-		e911_rewrite_cfg.provider.name = p_provider_name;
-		e911_rewrite_cfg.provider.id = p_provider_id;
-		e911_rewrite_cfg.provider.id_series = p_provider_id_series;
-		e911_rewrite_cfg.provider.type = p_provider_type;
-		e911_rewrite_cfg.provider.contact_uri = p_provider_contact;
-		e911_rewrite_cfg.provider.language = p_provider_language;
-		e911_rewrite_cfg.svcinfo.reference = "check@example";
-		e911_rewrite_cfg.svcinfo.environment = p_service_environment;
-		e911_rewrite_cfg.svcinfo.type = p_service_type;
-		e911_rewrite_cfg.svcinfo.mobility = p_service_mobility;
-		if(e911_providerinfo_check(&e911_rewrite_cfg.provider, err, sizeof(err)) < 0
-				|| e911_serviceinfo_check(&e911_rewrite_cfg.svcinfo, err, sizeof(err))
-						   < 0) {
-			LM_ERR("e911: profile ng911 needs provider_name, "
-				   "provider_contact (24/7 sip/tel URI) and valid provider_*/"
-				   "service_* values: %s\n",
-					err);
-			return -1;
-		}
-	} else if(strcasecmp(p_profile, "e911-trunk") != 0) {
-		LM_ERR("e911: modparam profile must be e911-trunk or ng911\n");
-		return -1;
-	}
-	if(strcasecmp(p_location_mode, "value") == 0) {
-		e911_ccfg.mode = E911_MODE_VALUE;
-	} else if(strcasecmp(p_location_mode, "reference") == 0) {
-		e911_ccfg.mode = E911_MODE_REFERENCE;
-	} else if(strcasecmp(p_location_mode, "both") == 0) {
-		e911_ccfg.mode = E911_MODE_BOTH;
-	} else {
-		LM_ERR("e911: modparam location_mode must be value, reference or "
-			   "both\n");
-		return -1;
-	}
-	if(strcasecmp(p_location_preference, "service") == 0) {
-		e911_ccfg.prefer_device = 0;
-	} else if(strcasecmp(p_location_preference, "device") == 0) {
-		e911_ccfg.prefer_device = 1;
-	} else {
-		LM_ERR("e911: modparam location_preference must be service or "
-			   "device\n");
-		return -1;
-	}
-	if(e911_ccfg.reference_ttl <= 0 || e911_ccfg.reference_size <= 0
-			|| e911_ccfg.callback_window <= 0 || e911_ccfg.callback_size <= 0) {
-		LM_ERR("e911: reference_ttl, reference_max and psap_callback_window "
-			   "must be positive\n");
-		return -1;
-	}
-
-	/* the cache gets at most an eighth of shared memory unless told: the
-	 * transactions of the calls themselves need the rest */
-	max_bytes = p_cache_max_bytes > 0 ? (uint64_t)p_cache_max_bytes
-									  : (uint64_t)shm_mem_size / 8;
-	/* the table itself (buckets and locks, ~12 bytes an entry) must fit in
-	 * that share too: a cache_size shared memory cannot hold is reduced,
-	 * with a warning, rather than refusing to start */
-	if((uint64_t)p_cache_size * 12 > max_bytes / 2) {
-		int fit = (int)(max_bytes / 2 / 12);
-		LM_WARN("e911: cache_size %d does not fit in %llu bytes of shared "
-				"memory for the cache: using %d (raise -m or lower "
-				"cache_size)\n",
-				p_cache_size, (unsigned long long)max_bytes, fit);
-		p_cache_size = fit > 16 ? fit : 16;
-	}
-	e911_cache = e911_cache_new((uint32_t)p_cache_size, max_bytes);
-	if(e911_cache == NULL) {
-		LM_ERR("e911: cannot create the location cache in shared memory\n");
-		return -1;
-	}
-
-	e911_shared = shm_malloc(sizeof(*e911_shared));
-	if(e911_shared == NULL) {
-		SHM_MEM_ERROR;
-		return -1;
-	}
-	e911_breaker_init(
-			&e911_shared->breaker[0], p_breaker_failures, p_breaker_cooldown);
-	e911_breaker_init(
-			&e911_shared->breaker[1], p_breaker_failures, p_breaker_cooldown);
+	domain = e911_rewrite_cfg.domain.s;
 	if(e911_async_init() < 0) {
 		LM_ERR("e911: cannot set up the background fetchers\n");
 		return -1;
 	}
 	e911_snapshot_load();
-
-	if(e911_notify_cfg.url[0]
-			&& ((strncasecmp(e911_notify_cfg.url, "http://", 7) != 0
-						&& strncasecmp(e911_notify_cfg.url, "https://", 8) != 0)
-					|| strpbrk(e911_notify_cfg.url, " \t\r\n") != NULL)) {
-		LM_ERR("e911: modparam notify_url must be an http(s) URL\n");
+	if(e911_reference_init(domain) < 0 || e911_device_location_init() < 0
+			|| e911_psap_callback_init() < 0)
 		return -1;
-	}
-	if(e911_notify_cfg.sip_uri[0]
-			&& e911_uri_check(e911_notify_cfg.sip_uri, strlen(e911_notify_cfg.sip_uri))
-					   < 0) {
-		LM_ERR("e911: modparam notify_sip_uri is not a valid SIP URI\n");
-		return -1;
-	}
-	if(e911_notify_cfg.sip_from == NULL || e911_notify_cfg.sip_from[0] == '\0') {
-		e911_notify_cfg.sip_from = pkg_malloc(strlen(p_domain) + 16);
-		if(e911_notify_cfg.sip_from == NULL)
-			return -1;
-		sprintf(e911_notify_cfg.sip_from, "sip:e911@%s", p_domain);
-	}
-	if(e911_conv_init() < 0) {
-		LM_ERR("e911: cannot set up location by reference\n");
-		return -1;
-	}
-	if(e911_audit_cfg.path[0] && !tm_loaded) {
-		LM_ERR("e911: audit_log needs the tm module (the line is written "
-			   "when the transaction ends)\n");
-		return -1;
-	}
-	if(e911_notify_init() < 0 || e911_audit_init() < 0) {
+	if(e911_notify_init(domain) < 0 || e911_audit_init() < 0) {
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
 		return -1;
 	}
@@ -538,7 +234,6 @@ static int mod_init(void)
 		LM_ERR("e911: cannot register the audit RPC commands\n");
 		return -1;
 	}
-
 	if(curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		LM_ERR("e911: curl_global_init failed\n");
 		return -1;
@@ -548,7 +243,9 @@ static int mod_init(void)
 		return -1;
 	}
 	LM_INFO("e911: location service %s, cache %d entries, timeout %d ms\n",
-			p_location_url, p_cache_size, p_timeout_ms);
+			e911_lookup_cfg.param.location_url,
+			e911_lookup_cfg.param.cache_size,
+			e911_lookup_cfg.param.timeout_ms);
 	return 0;
 }
 
@@ -564,76 +261,15 @@ static void mod_destroy(void)
 	e911_async_destroy();
 	e911_audit_destroy();
 	e911_lookup_child_destroy();
-	if(e911_cache) {
-		e911_cache_destroy(e911_cache);
-		e911_cache = NULL;
-	}
-	e911_dialplan_free(dialplan);
-	dialplan = NULL;
-	e911_fieldmap_free(fieldmap);
-	fieldmap = NULL;
+	e911_lookup_destroy();
+	e911_classify_destroy();
 }
 
 /* --- classification --- */
 
-static int note_class(sip_msg_t *msg, int cls, const char *urn)
-{
-	last_class.msg_id = msg ? msg->id : 0;
-	last_class.msg_pid = msg ? msg->pid : 0;
-	last_class.cls = cls;
-	last_class.urn = cls == E911_DIAL_NONE ? NULL : urn;
-	return cls;
-}
-
-/* Classifies a URI (urn:, sip:, sips:, tel:) or a plain dial string. */
-static int classify(sip_msg_t *msg, str *s)
-{
-	struct sip_uri uri;
-	const char *urn = NULL;
-	str user;
-	int cls;
-	char *semi;
-
-	if(s->len >= 4 && strncasecmp(s->s, "urn:", 4) == 0) {
-		cls = e911_urn_classify(s->s, s->len);
-		if(cls == E911_DIAL_EMERGENCY)
-			urn = "urn:service:sos";
-		else if(cls == E911_DIAL_TEST)
-			urn = "urn:service:test.sos";
-		return note_class(msg, cls, urn);
-	}
-	user = *s;
-	if(memchr(s->s, ':', s->len) != NULL) {
-		if(parse_uri(s->s, s->len, &uri) < 0)
-			return note_class(msg, E911_DIAL_NONE, NULL);
-		user = uri.user;
-	}
-	/* user parameters (";phone-context=...") are not part of the number */
-	semi = user.len > 0 ? memchr(user.s, ';', user.len) : NULL;
-	if(semi)
-		user.len = (int)(semi - user.s);
-	cls = e911_dial_classify(dialplan, user.s, user.len, &urn);
-	return note_class(msg, cls, urn);
-}
-
-int e911_classify_request(sip_msg_t *msg, const char **urn)
-{
-	int cls;
-
-	if(msg == NULL || msg->first_line.type != SIP_REQUEST) {
-		*urn = NULL;
-		return E911_DIAL_NONE;
-	}
-	cls = classify(msg, &msg->first_line.u.request.uri);
-	*urn = last_class.urn;
-	return cls;
-}
-
 static int ki_e911_is_emergency_number(sip_msg_t *msg, str *num)
 {
-	if(num == NULL || num->s == NULL || num->len <= 0)
-		return note_class(msg, E911_DIAL_NONE, NULL);
-	return classify(msg, num);
+	return e911_classify_note(msg, e911_classify_string(num, NULL));
 }
 
 static int ki_e911_is_emergency(sip_msg_t *msg)
@@ -739,34 +375,16 @@ static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
 
 static int ki_e911_is_emergency_cc(sip_msg_t *msg, str *num, str *cc)
 {
-	const char *urn = NULL;
-	char country[3];
-	struct sip_uri uri;
-	str user;
-	int cls;
-	char *semi;
+	char country[3] = "";
 
-	if(num == NULL || num->s == NULL || num->len <= 0)
-		return note_class(msg, E911_DIAL_NONE, NULL);
-	if(num->len >= 4 && strncasecmp(num->s, "urn:", 4) == 0)
-		return classify(msg, num);
-	country[0] = '\0';
+	if(num && num->len >= 4 && strncasecmp(num->s, "urn:", 4) == 0)
+		return ki_e911_is_emergency_number(msg, num);
 	if(cc && cc->len == 2) {
 		country[0] = cc->s[0];
 		country[1] = cc->s[1];
 		country[2] = '\0';
 	}
-	user = *num;
-	if(memchr(num->s, ':', num->len) != NULL) {
-		if(parse_uri(num->s, num->len, &uri) < 0)
-			return note_class(msg, E911_DIAL_NONE, NULL);
-		user = uri.user;
-	}
-	semi = user.len > 0 ? memchr(user.s, ';', user.len) : NULL;
-	if(semi)
-		user.len = (int)(semi - user.s);
-	cls = e911_dial_classify_cc(dialplan, country, user.s, user.len, &urn);
-	return note_class(msg, cls, urn);
+	return e911_classify_note(msg, e911_classify_string(num, country));
 }
 
 static int w_e911_is_emergency_cc(sip_msg_t *msg, char *num, char *cc)
@@ -969,18 +587,13 @@ static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	int id = param->pvn.u.isname.name.n;
 
 	if(id == PVN_CLASS || id == PVN_SERVICE) {
-		if(msg == NULL)
+		e911_class_t c;
+
+		if(e911_classify_for_script(msg, &c) < 0)
 			return pv_get_null(msg, param, res);
-		/* not classified in this process (a resumed transaction): the
-		 * Request-URI still is the dialled one */
-		if(last_class.msg_id != msg->id || last_class.msg_pid != msg->pid) {
-			if(msg->first_line.type != SIP_REQUEST)
-				return pv_get_null(msg, param, res);
-			classify(msg, &msg->first_line.u.request.uri);
-		}
 		if(id == PVN_CLASS)
-			return pv_get_sintval(msg, param, res, last_class.cls);
-		return pv_get_cstr(msg, param, res, last_class.urn);
+			return pv_get_sintval(msg, param, res, c.cls);
+		return pv_get_cstr(msg, param, res, c.urn);
 	}
 	if(id == PVN_MOVED || id == PVN_CHECK) {
 		if(msg == NULL || last_check.msg_id != msg->id
@@ -1034,9 +647,7 @@ static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 				return pv_get_null(msg, param, res);
 			return pv_get_cstr(msg, param, res, buf);
 		case PVN_PIDF:
-			opts.domain = e911_rewrite_cfg.domain.s;
-			opts.now = time(NULL);
-			opts.retention_s = 86400;
+			opts = e911_pidf_options(e911_rewrite_cfg.domain.s, time(NULL));
 			if(e911_pidf_render(loc->rec, &opts, buf, sizeof(buf)) < 0)
 				return pv_get_null(msg, param, res);
 			return pv_get_cstr(msg, param, res, buf);

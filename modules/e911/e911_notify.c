@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,15 +34,17 @@
 #include "../../core/cfg/cfg_struct.h"
 #include "../../core/dprint.h"
 #include "../../core/locking.h"
+#include "../../core/mem/mem.h"
 #include "../../core/mem/shm_mem.h"
 #include "../../core/pt.h"
 
 #include "e911_lookup_async.h"
 #include "e911_audit.h"
 #include "core/e911_dialplan.h"
-#include "e911_mod.h"
+#include "e911_classify.h"
 #include "e911_notify.h"
 #include "core/e911_pidf.h"
+#include "core/e911_record.h"
 
 #define KIND_HOOK 0
 #define KIND_SIP 1
@@ -84,8 +87,27 @@ static int enabled(void)
 		   || (e911_notify_cfg.sip_uri && e911_notify_cfg.sip_uri[0]);
 }
 
-int e911_notify_init(void)
+int e911_notify_init(const char *domain)
 {
+	if(e911_notify_cfg.url[0]
+			&& ((strncasecmp(e911_notify_cfg.url, "http://", 7) != 0
+						&& strncasecmp(e911_notify_cfg.url, "https://", 8) != 0)
+					|| strpbrk(e911_notify_cfg.url, " \t\r\n") != NULL)) {
+		LM_ERR("e911: modparam notify_url must be an http(s) URL\n");
+		return -1;
+	}
+	if(e911_notify_cfg.sip_uri[0]
+			&& e911_uri_check(e911_notify_cfg.sip_uri, strlen(e911_notify_cfg.sip_uri))
+					   < 0) {
+		LM_ERR("e911: modparam notify_sip_uri is not a valid SIP URI\n");
+		return -1;
+	}
+	if(e911_notify_cfg.sip_from == NULL || e911_notify_cfg.sip_from[0] == '\0') {
+		e911_notify_cfg.sip_from = pkg_malloc(strlen(domain) + 16);
+		if(e911_notify_cfg.sip_from == NULL)
+			return -1;
+		sprintf(e911_notify_cfg.sip_from, "sip:e911@%s", domain);
+	}
 	if(!enabled())
 		return 0;
 	nq = shm_malloc(sizeof(*nq));
@@ -178,7 +200,6 @@ static int message_text(json_t *facts, char *buf, size_t size)
 int e911_notify_call(sip_msg_t *msg)
 {
 	char text[2048];
-	const char *urn = NULL;
 	json_t *facts;
 	char *json;
 	note_t *n;
@@ -191,7 +212,7 @@ int e911_notify_call(sip_msg_t *msg)
 		e911_audit_notify(msg, "disabled");
 		return 2;
 	}
-	cls = e911_classify_request(msg, &urn);
+	cls = e911_classify_request(msg).cls;
 	if(cls == E911_DIAL_TEST && !e911_notify_cfg.test_calls) {
 		e911_audit_notify(msg, "not-for-test");
 		return 2;

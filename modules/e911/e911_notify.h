@@ -25,8 +25,10 @@ typedef struct e911_notify_cfg
 
 extern e911_notify_cfg_t e911_notify_cfg;
 
-/* mod_init: queue in shared memory, statistics, one process. 0 or -1. */
-int e911_notify_init(void);
+/* mod_init: checks the modparams (the MESSAGE comes from sip:e911@domain
+ * unless notify_sip_from says otherwise), queue in shared memory, one
+ * process. 0 or -1. */
+int e911_notify_init(const char *domain);
 /* child_init: forks the notifier from PROC_MAIN. 0 or -1. */
 int e911_notify_child_init(int rank);
 

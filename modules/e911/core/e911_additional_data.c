@@ -279,8 +279,19 @@ int e911_providerinfo_check(const e911_provider_t *p, char *err, size_t errlen)
 		err[0] = '\0';
 	if(p == NULL)
 		return addl_fail(err, errlen, "no ProviderInfo");
-	if(check_reference(p->reference, err, errlen) < 0
-			|| check_text(p->name, 1, "DataProviderString", err, errlen) < 0
+	if(check_reference(p->reference, err, errlen) < 0)
+		return -1;
+	return e911_providerinfo_check_settings(p, err, errlen);
+}
+
+int e911_providerinfo_check_settings(
+		const e911_provider_t *p, char *err, size_t errlen)
+{
+	if(err != NULL && errlen > 0)
+		err[0] = '\0';
+	if(p == NULL)
+		return addl_fail(err, errlen, "no ProviderInfo");
+	if(check_text(p->name, 1, "DataProviderString", err, errlen) < 0
 			|| check_text(p->id, 0, "ProviderID", err, errlen) < 0)
 		return -1;
 	if(given(p->id) && !given(p->id_series))
@@ -312,6 +323,16 @@ int e911_serviceinfo_check(const e911_svcinfo_t *s, char *err, size_t errlen)
 		return addl_fail(err, errlen, "no ServiceInfo");
 	if(check_reference(s->reference, err, errlen) < 0)
 		return -1;
+	return e911_serviceinfo_check_settings(s, err, errlen);
+}
+
+int e911_serviceinfo_check_settings(
+		const e911_svcinfo_t *s, char *err, size_t errlen)
+{
+	if(err != NULL && errlen > 0)
+		err[0] = '\0';
+	if(s == NULL)
+		return addl_fail(err, errlen, "no ServiceInfo");
 	if(given(s->environment) && !one_of(s->environment, environments))
 		return addl_fail(err, errlen,
 				"ServiceEnvironment must be Business, Residence or unknown");

@@ -87,6 +87,11 @@ typedef struct e911_svcinfo
  * named in err (values are configuration, and are not quoted). */
 int e911_providerinfo_check(const e911_provider_t *p, char *err, size_t errlen);
 
+/* The same for the configured values alone: every value but reference,
+ * which each call sets (start-up checks of the modparams). */
+int e911_providerinfo_check_settings(
+		const e911_provider_t *p, char *err, size_t errlen);
+
 /* Renders p as an EmergencyCallData.ProviderInfo document into buf
  * (NUL-terminated). Returns its length, E911_ADDL_ENOSPACE or
  * E911_ADDL_EINVAL. */
@@ -94,6 +99,10 @@ int e911_providerinfo_render(const e911_provider_t *p, char *buf, size_t size);
 
 /* Checks every value of s. Returns 0, or -1 with the reason in err. */
 int e911_serviceinfo_check(const e911_svcinfo_t *s, char *err, size_t errlen);
+
+/* The same for the configured values alone (all but reference). */
+int e911_serviceinfo_check_settings(
+		const e911_svcinfo_t *s, char *err, size_t errlen);
 
 /* Renders s as an EmergencyCallData.ServiceInfo document into buf
  * (NUL-terminated). Returns its length, E911_ADDL_ENOSPACE or

@@ -639,6 +639,16 @@ static void out_tuple(out_t *o, const e911_record_t *rec, int civic,
 			   "  </tuple>\n");
 }
 
+e911_pidf_opts_t e911_pidf_options(const char *domain, time_t now)
+{
+	e911_pidf_opts_t o;
+
+	o.domain = domain;
+	o.now = now;
+	o.retention_s = E911_PIDF_RETENTION_S;
+	return o;
+}
+
 int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 		char *buf, size_t size)
 {

@@ -45,6 +45,13 @@ typedef struct e911_pidf_opts
 	long retention_s;
 } e911_pidf_opts_t;
 
+/* seconds from <timestamp> to gbp:retention-expiry: one day */
+#define E911_PIDF_RETENTION_S 86400
+
+/* The options every document of the module is rendered with: entity host
+ * domain, timestamp now when the record has none, a day's retention. */
+e911_pidf_opts_t e911_pidf_options(const char *domain, time_t now);
+
 /* Renders rec as a PIDF-LO document into buf (NUL-terminated).
  * Returns the document length, or -1 when it does not fit or the record has
  * neither civic nor geodetic data. */

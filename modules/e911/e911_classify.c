@@ -1,0 +1,132 @@
+/*
+ * e911 module - which calls are emergency and test calls
+ *
+ * Copyright (C) 2026 The kamailio-e911 authors
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include <string.h>
+#include <strings.h>
+
+#include "../../core/dprint.h"
+#include "../../core/parser/parse_uri.h"
+
+#include "core/e911_dialplan.h"
+#include "e911_classify.h"
+
+e911_dialplan_cfg_t e911_dialplan_cfg = {
+		.emergency_numbers = "911,112",
+		.test_numbers = "933",
+		.dial_prefixes = "9",
+		.dial_plan_file = "",
+		.default_country = "",
+};
+
+static e911_dialplan_t *dialplan = NULL;
+
+/* the script's last classification in this process, and its message */
+static struct
+{
+	unsigned int msg_id;
+	int msg_pid;
+	e911_class_t c;
+} script_class;
+
+int e911_classify_init(void)
+{
+	e911_dialplan_cfg_t *p = &e911_dialplan_cfg;
+	char err[160];
+	int countries = p->default_country[0] || p->dial_plan_file[0];
+
+	if(countries)
+		dialplan = e911_dialplan_countries(p->dial_plan_file,
+				p->default_country, p->dial_prefixes, err, sizeof(err));
+	else
+		dialplan = e911_dialplan_new(p->emergency_numbers, p->test_numbers,
+				p->dial_prefixes, err, sizeof(err));
+	if(dialplan == NULL) {
+		LM_ERR("e911: %s: %s\n",
+				countries ? "dial_plan_file/default_country/dial_prefixes"
+						  : "emergency_numbers/test_numbers/dial_prefixes",
+				err);
+		return -1;
+	}
+	return 0;
+}
+
+void e911_classify_destroy(void)
+{
+	e911_dialplan_free(dialplan);
+	dialplan = NULL;
+}
+
+e911_class_t e911_classify_string(str *s, const char *country)
+{
+	e911_class_t c = {E911_DIAL_NONE, NULL, {NULL, 0}};
+	struct sip_uri uri;
+	str user;
+	char *semi;
+
+	if(s == NULL || s->s == NULL || s->len <= 0)
+		return c;
+	if(s->len >= 4 && strncasecmp(s->s, "urn:", 4) == 0) {
+		c.dialled = *s;
+		c.cls = e911_urn_classify(s->s, s->len);
+		if(c.cls == E911_DIAL_EMERGENCY)
+			c.urn = "urn:service:sos";
+		else if(c.cls == E911_DIAL_TEST)
+			c.urn = "urn:service:test.sos";
+		return c;
+	}
+	user = *s;
+	if(memchr(s->s, ':', s->len) != NULL) {
+		if(parse_uri(s->s, s->len, &uri) < 0)
+			return c;
+		user = uri.user;
+	}
+	/* user parameters (";phone-context=...") are not part of the number */
+	semi = user.len > 0 ? memchr(user.s, ';', user.len) : NULL;
+	if(semi)
+		user.len = (int)(semi - user.s);
+	c.dialled = user;
+	if(country)
+		c.cls = e911_dial_classify_cc(
+				dialplan, country, user.s, user.len, &c.urn);
+	else
+		c.cls = e911_dial_classify(dialplan, user.s, user.len, &c.urn);
+	if(c.cls == E911_DIAL_NONE)
+		c.urn = NULL;
+	return c;
+}
+
+e911_class_t e911_classify_request(sip_msg_t *msg)
+{
+	e911_class_t none = {E911_DIAL_NONE, NULL, {NULL, 0}};
+
+	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
+		return none;
+	return e911_classify_string(&msg->first_line.u.request.uri, NULL);
+}
+
+int e911_classify_note(sip_msg_t *msg, e911_class_t c)
+{
+	script_class.msg_id = msg ? msg->id : 0;
+	script_class.msg_pid = msg ? msg->pid : 0;
+	script_class.c = c;
+	return c.cls;
+}
+
+int e911_classify_for_script(sip_msg_t *msg, e911_class_t *c)
+{
+	if(msg == NULL)
+		return -1;
+	if(script_class.msg_id == msg->id && script_class.msg_pid == msg->pid) {
+		*c = script_class.c;
+		return 0;
+	}
+	if(msg->first_line.type != SIP_REQUEST)
+		return -1;
+	*c = e911_classify_request(msg);
+	return 0;
+}
