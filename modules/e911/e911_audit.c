@@ -36,15 +36,15 @@
 #include "../../core/mem/shm_mem.h"
 #include "../../core/parser/parse_from.h"
 #include "../../core/parser/parse_uri.h"
-#include "../../core/usr_avp.h"
 
 #include "e911_lookup_async.h"
 #include "e911_audit.h"
+#include "e911_call_state.h"
 #include "core/e911_dialplan.h"
 #include "e911_classify.h"
 #include "core/e911_pidf.h"
+#include "core/e911_time.h"
 
-#define AUDIT_AVP "e911_audit"
 #define RING_LINES 64
 #define RING_LINE_MAX 4096
 #define RETRY_URI_MAX 256
@@ -67,6 +67,7 @@ typedef struct audit_entry
 	int retry_with_location;
 	char notify[24];
 	char retry_uri[RETRY_URI_MAX];
+	int retry_uri_len;
 	int len;
 	char facts[]; /* JSON object text */
 } audit_entry_t;
@@ -184,22 +185,7 @@ json_t *e911_call_facts(sip_msg_t *msg, e911_loc_t *loc, int with_location)
 
 static audit_entry_t *entry_of(sip_msg_t *msg)
 {
-	int_str name;
-	int_str val;
-	void *p = NULL;
-	char buf[32];
-
-	name.s.s = AUDIT_AVP;
-	name.s.len = sizeof(AUDIT_AVP) - 1;
-	if(search_first_avp(AVP_NAME_STR | AVP_VAL_STR, name, &val, 0) == NULL)
-		return NULL;
-	if(val.s.len <= 0 || val.s.len >= (int)sizeof(buf))
-		return NULL;
-	memcpy(buf, val.s.s, val.s.len);
-	buf[val.s.len] = '\0';
-	if(sscanf(buf, "%p", &p) != 1)
-		return NULL;
-	return p;
+	return (audit_entry_t *)e911_call_state_audit();
 }
 
 static void ring_add(const char *line, int len)
@@ -245,39 +231,54 @@ static void file_append(const char *line, int len)
 				n < 0 ? strerror(errno) : "short write");
 }
 
-/* Writes the line of e (once) with the final status code. */
+/* Writes the line of e (once) with the final status code: the call's
+ * facts, then the retry, notification and final code, all through jansson
+ * (the retry URI escaped, never altered). */
 static void entry_write(audit_entry_t *e, int code)
 {
-	char tail[RETRY_URI_MAX + 160];
+	json_t *tail;
+	json_t *uri;
+	char *text;
 	char *line;
-	int tlen;
+	size_t tlen;
 	int len;
 
 	if(e->written)
 		return;
 	e->written = 1;
-	if(e->retried)
-		tlen = snprintf(tail, sizeof(tail),
-				",\"retry\":{\"route\":\"%s\",\"reason\":\"failure-route "
-				"retry\",\"with_location\":%s},\"notification\":\"%s\","
-				"\"final_code\":%d}\n",
-				e->retry_uri, e->retry_with_location ? "true" : "false",
-				e->notify[0] ? e->notify : "none", code);
-	else
-		tlen = snprintf(tail, sizeof(tail),
-				",\"notification\":\"%s\",\"final_code\":%d}\n",
-				e->notify[0] ? e->notify : "none", code);
-	if(tlen < 0 || tlen >= (int)sizeof(tail) || e->len < 2)
+	if(e->len < 2 || (tail = json_object()) == NULL)
 		return;
-	len = e->len - 1 + tlen; /* facts without their closing brace */
+	if(e->retried) {
+		uri = json_stringn(e->retry_uri, e->retry_uri_len);
+		json_object_set_new(tail, "retry",
+				json_pack("{s:o,s:s,s:b}", "route",
+						uri ? uri : json_string("(not UTF-8)"), "reason",
+						"failure-route retry", "with_location",
+						e->retry_with_location));
+	}
+	json_object_set_new(tail, "notification",
+			json_string(e->notify[0] ? e->notify : "none"));
+	json_object_set_new(tail, "final_code", json_integer(code));
+	text = json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(tail);
+	if(text == NULL)
+		return;
+	/* the facts without their closing brace, a comma, the tail without its
+	 * opening one */
+	tlen = strlen(text);
+	len = e->len - 1 + 1 + (int)tlen - 1 + 1;
 	line = malloc(len + 1);
-	if(line == NULL)
-		return;
-	memcpy(line, e->facts, e->len - 1);
-	memcpy(line + e->len - 1, tail, tlen + 1);
-	file_append(line, len);
-	ring_add(line, len - 1);
-	free(line);
+	if(line != NULL) {
+		memcpy(line, e->facts, e->len - 1);
+		line[e->len - 1] = ',';
+		memcpy(line + e->len, text + 1, tlen - 1);
+		line[len - 1] = '\n';
+		line[len] = '\0';
+		file_append(line, len);
+		ring_add(line, len - 1);
+		free(line);
+	}
+	free(text);
 }
 
 static void audit_tmcb(struct cell *t, int type, struct tmcb_params *ps)
@@ -299,34 +300,16 @@ static void audit_release(void *param)
 	shm_free(param);
 }
 
-/* JSON string escaping for the retry URI (it comes from our own config or
- * a checked record, but stay safe) */
-static void copy_json_safe(char *dst, size_t size, const char *s, int len)
-{
-	size_t n = 0;
-	int i;
-
-	for(i = 0; i < len && n + 1 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if(c < 0x20 || c == '"' || c == '\\')
-			continue;
-		dst[n++] = (char)c;
-	}
-	dst[n] = '\0';
-}
-
 int e911_audit_track(sip_msg_t *msg, e911_loc_t *loc)
 {
 	audit_entry_t *e;
 	json_t *facts;
 	char *text;
-	char ptr[32];
-	int_str name;
-	int_str val;
 	struct cell *t;
 	size_t len;
 
-	if((e911_audit_cfg.path == NULL || e911_audit_cfg.path[0] == '\0') || !tm_loaded)
+	if((e911_audit_cfg.path == NULL || e911_audit_cfg.path[0] == '\0')
+			|| !tm_loaded)
 		return 0;
 	t = tmb.t_gett();
 	if(t == NULL || t == T_UNDEFINED) {
@@ -359,12 +342,8 @@ int e911_audit_track(sip_msg_t *msg, e911_loc_t *loc)
 		LM_ERR("e911: cannot hook the audit to the transaction\n");
 		return -1;
 	}
-	snprintf(ptr, sizeof(ptr), "%p", (void *)e);
-	name.s.s = AUDIT_AVP;
-	name.s.len = sizeof(AUDIT_AVP) - 1;
-	val.s.s = ptr;
-	val.s.len = strlen(ptr);
-	add_avp(AVP_NAME_STR | AVP_VAL_STR, name, val);
+	if(e911_call_state_set_audit(e) < 0)
+		LM_ERR("e911: cannot keep the audit entry with the transaction\n");
 	return 0;
 }
 
@@ -376,7 +355,10 @@ void e911_audit_retry(sip_msg_t *msg, str *uri, int with_location)
 		return;
 	e->retried = 1;
 	e->retry_with_location = with_location;
-	copy_json_safe(e->retry_uri, sizeof(e->retry_uri), uri->s, uri->len);
+	e->retry_uri_len = uri->len < (int)sizeof(e->retry_uri)
+							   ? uri->len
+							   : (int)sizeof(e->retry_uri);
+	memcpy(e->retry_uri, uri->s, e->retry_uri_len);
 }
 
 void e911_audit_notify(sip_msg_t *msg, const char *state)

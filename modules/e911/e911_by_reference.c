@@ -51,9 +51,11 @@ int e911_reference_init(const char *domain)
 	if(e911_reference_cfg.mode != E911_MODE_VALUE) {
 		if(e911_reference_cfg.base_url == NULL
 				|| (strncasecmp(e911_reference_cfg.base_url, "https://", 8) != 0
-						&& strncasecmp(e911_reference_cfg.base_url, "http://", 7)
+						&& strncasecmp(
+								   e911_reference_cfg.base_url, "http://", 7)
 								   != 0)
-				|| strpbrk(e911_reference_cfg.base_url, " \t\r\n<>\"") != NULL) {
+				|| strpbrk(e911_reference_cfg.base_url, " \t\r\n<>\"")
+						   != NULL) {
 			LM_ERR("e911: location_mode reference/both needs "
 				   "reference_base_url (https://host[:port]/path/)\n");
 			return -1;

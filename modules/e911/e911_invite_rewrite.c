@@ -34,6 +34,7 @@
 #include "../../core/usr_avp.h"
 
 #include "e911_audit.h"
+#include "e911_call_state.h"
 #include "e911_by_reference.h"
 #include "e911_device_location.h"
 #include "e911_psap_callback.h"
@@ -42,6 +43,7 @@
 #include "e911_classify.h"
 #include "e911_msg_edit.h"
 #include "core/e911_pidf.h"
+#include "core/e911_text.h"
 #include "e911_invite_rewrite.h"
 
 e911_rewrite_cfg_t e911_rewrite_cfg = {
@@ -66,7 +68,6 @@ e911_rewrite_cfg_t e911_rewrite_cfg = {
 				},
 		.geolocation_routing = 1,
 };
-
 
 
 /* A SIP/tel/urn URI usable as a route (empty allowed when optional). */
@@ -118,7 +119,8 @@ int e911_rewrite_init(void)
 
 	if(check_route_param("test_route", c->param.test_route, 0) < 0
 			|| check_route_param("default_route", c->param.default_route, 0) < 0
-			|| check_route_param("fallback_route", c->param.fallback_route, 1) < 0)
+			|| check_route_param("fallback_route", c->param.fallback_route, 1)
+					   < 0)
 		return -1;
 	if(check_domain(c->param.domain) < 0) {
 		LM_ERR("e911: modparam domain must be a host name or address\n");
@@ -166,7 +168,8 @@ int e911_rewrite_init(void)
 		c->svcinfo.type = c->param.service_type;
 		c->svcinfo.mobility = c->param.service_mobility;
 		if(e911_providerinfo_check_settings(&c->provider, err, sizeof(err)) < 0
-				|| e911_serviceinfo_check_settings(&c->svcinfo, err, sizeof(err))
+				|| e911_serviceinfo_check_settings(
+						   &c->svcinfo, err, sizeof(err))
 						   < 0) {
 			LM_ERR("e911: profile ng911 needs provider_name, "
 				   "provider_contact (24/7 sip/tel URI) and valid provider_*/"
@@ -235,7 +238,6 @@ static void note_route(e911_loc_t *loc, const char *reason, str *uri)
 /* n random bytes as 2n lower-case hex characters into out (2n+1 bytes) */
 static void random_hex(char *out, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char rnd[32];
 	size_t i;
 
@@ -249,11 +251,7 @@ static void random_hex(char *out, size_t n)
 		for(i = 0; i < n; i++)
 			rnd[i] = (unsigned char)(v >> ((i % 8) * 8)) ^ (unsigned char)i;
 	}
-	for(i = 0; i < n; i++) {
-		out[2 * i] = hex[rnd[i] >> 4];
-		out[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	out[2 * n] = '\0';
+	e911_hex_encode(out, rnd, n);
 }
 
 /* Deletes every header named name (case-insensitive). Returns 0 or -1. */
@@ -312,7 +310,6 @@ static int set_ruri(sip_msg_t *msg, str *ruri)
 	return 0;
 }
 
-#define KEY_AVP "e911_rewrite"
 #define RAND_HEX 24 /* 96-bit Content-ID and boundary tokens */
 
 /* What a rewrite used, so a retry in another process (a failure route after
@@ -326,13 +323,13 @@ typedef struct rewrite_memo
 	str key;
 } rewrite_memo_t;
 
-/* Stores the memo in the transaction's AVPs as "now|cid|token|key". */
+/* Stores the memo with the transaction (e911_call_state) as
+ * "now|cid|token|key". */
 static void memo_save(const rewrite_memo_t *m)
 {
 	char buf[32 + 2 * RAND_HEX + E911_KEY_MAX];
 	char num[24];
-	int_str name;
-	int_str val;
+	str val;
 	int nl = 0;
 	int n = 0;
 	long v = m->now;
@@ -357,29 +354,24 @@ static void memo_save(const rewrite_memo_t *m)
 	buf[n++] = '|';
 	memcpy(buf + n, m->key.s, m->key.len);
 	n += m->key.len;
-	name.s.s = KEY_AVP;
-	name.s.len = sizeof(KEY_AVP) - 1;
-	val.s.s = buf;
-	val.s.len = n;
-	if(add_avp(AVP_NAME_STR | AVP_VAL_STR, name, val) < 0)
+	val.s = buf;
+	val.len = n;
+	if(e911_call_state_set_str("rewrite", &val) < 0)
 		LM_WARN("e911: cannot remember the rewrite for a retry\n");
 }
 
-/* Reads the memo back; m->key points into the AVP. Returns 0 or -1. */
+/* Reads the memo back; m->key points into the stored text. 0 or -1. */
 static int memo_load(rewrite_memo_t *m)
 {
-	int_str name;
-	int_str val;
+	str val;
 	char *p;
 	char *end;
 	char *bar;
 
-	name.s.s = KEY_AVP;
-	name.s.len = sizeof(KEY_AVP) - 1;
-	if(search_first_avp(AVP_NAME_STR | AVP_VAL_STR, name, &val, 0) == NULL)
+	if(e911_call_state_str("rewrite", &val) < 0)
 		return -1;
-	p = val.s.s;
-	end = p + val.s.len;
+	p = val.s;
+	end = p + val.len;
 	m->now = strtol(p, &bar, 10);
 	if(bar >= end || *bar != '|' || end - bar < 2 * RAND_HEX + 3)
 		return -1;
@@ -427,51 +419,25 @@ static int route_fallback(sip_msg_t *msg)
 	return E911_ROUTED_FALLBACK;
 }
 
-/* A bounded buffer for the headers we add: once something does not fit,
- * nothing more is written and failed is set (checked once, at the end). */
-typedef struct hbuf
+/* e911_buf_add() of a str */
+static inline void buf_str(e911_buf_t *h, const str *s)
 {
-	char *s;
-	int len;
-	int size;
-	int failed;
-} hbuf_t;
-
-static void hb_add(hbuf_t *h, const char *s, int n)
-{
-	if(h->failed || n < 0 || n > h->size - h->len) {
-		h->failed = 1;
-		return;
-	}
-	memcpy(h->s + h->len, s, n);
-	h->len += n;
-}
-
-#define HB_LIT(h, lit) hb_add((h), (lit), (int)sizeof(lit) - 1)
-
-static void hb_cstr(hbuf_t *h, const char *s)
-{
-	hb_add(h, s, (int)strlen(s));
-}
-
-static void hb_str(hbuf_t *h, const str *s)
-{
-	hb_add(h, s->s, s->len);
+	e911_buf_add(h, s->s, (size_t)s->len);
 }
 
 /* Puts the record's provider endpoint id where endpoint_id_to says: the
  * From user ("from"), the PAI ("pai": handled with the PAI), or a named
  * header. Returns 0 or -1. */
-static int place_endpoint_id(sip_msg_t *msg, const char *id, hbuf_t *h)
+static int place_endpoint_id(sip_msg_t *msg, const char *id, e911_buf_t *h)
 {
 	struct to_body *from;
 	int n = strlen(id);
 
 	if(e911_rewrite_cfg.endpoint_to == E911_EPID_HEADER) {
-		hb_str(h, &e911_rewrite_cfg.endpoint_header);
-		HB_LIT(h, ": ");
-		hb_add(h, id, n);
-		HB_LIT(h, "\r\n");
+		buf_str(h, &e911_rewrite_cfg.endpoint_header);
+		E911_BUF_LIT(h, ": ");
+		e911_buf_add(h, id, n);
+		E911_BUF_LIT(h, "\r\n");
 		return 0;
 	}
 	if(e911_rewrite_cfg.endpoint_to != E911_EPID_FROM)
@@ -504,8 +470,8 @@ static int addl_parts(e911_loc_t *loc, const rewrite_memo_t *memo,
 	int ph;
 	int sh;
 
-	snprintf(ref, sizeof(ref), "%s@%.*s", memo->cid_rand, e911_rewrite_cfg.domain.len,
-			e911_rewrite_cfg.domain.s);
+	snprintf(ref, sizeof(ref), "%s@%.*s", memo->cid_rand,
+			e911_rewrite_cfg.domain.len, e911_rewrite_cfg.domain.s);
 	p.reference = ref;
 	si.reference = ref;
 	mob = e911_rec_get(loc->rec, E911_F_MOBILITY);
@@ -590,7 +556,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	char ref[512];
 	char part_hdrs[512];
 	char hdrs[2048];
-	hbuf_t h;
+	e911_buf_t h;
 	int cidlen;
 	e911_mime_part_t parts[3];
 	int nparts;
@@ -608,7 +574,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	int body_off;
 
 	memset(&ed, 0, sizeof(ed));
-	use_device = e911_device_location(msg, NULL) > 0 && e911_device_location_cfg.prefer_device;
+	use_device = e911_device_location(msg, NULL) > 0
+				 && e911_device_location_cfg.prefer_device;
 	by_value = !use_device && (e911_reference_cfg.mode & E911_MODE_VALUE);
 	by_ref = !use_device && (e911_reference_cfg.mode & E911_MODE_REFERENCE);
 	if(by_ref
@@ -634,7 +601,8 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		return E911_ROUTE_FAILED;
 	memcpy(cid, memo.cid_rand, RAND_HEX);
 	cid[RAND_HEX] = '@';
-	memcpy(cid + RAND_HEX + 1, e911_rewrite_cfg.domain.s, e911_rewrite_cfg.domain.len);
+	memcpy(cid + RAND_HEX + 1, e911_rewrite_cfg.domain.s,
+			e911_rewrite_cfg.domain.len);
 	cidlen = RAND_HEX + 1 + e911_rewrite_cfg.domain.len;
 	cid[cidlen] = '\0';
 
@@ -647,18 +615,16 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
 			return E911_ROUTE_FAILED;
 		}
-		h.s = part_hdrs;
-		h.len = 0;
-		h.size = sizeof(part_hdrs);
-		h.failed = 0;
-		HB_LIT(&h, "Content-Type: application/pidf+xml\r\nContent-ID: <");
-		hb_add(&h, cid, cidlen);
-		HB_LIT(&h, ">\r\nContent-Disposition: by-reference;handling=optional"
-				   "\r\n");
+		e911_buf_init(&h, part_hdrs, sizeof(part_hdrs));
+		E911_BUF_LIT(&h, "Content-Type: application/pidf+xml\r\nContent-ID: <");
+		e911_buf_add(&h, cid, cidlen);
+		E911_BUF_LIT(&h,
+				">\r\nContent-Disposition: by-reference;handling=optional"
+				"\r\n");
 		if(h.failed)
 			return E911_ROUTE_FAILED;
 		parts[nparts].hdrs = part_hdrs;
-		parts[nparts].hlen = h.len;
+		parts[nparts].hlen = h.pos;
 		parts[nparts].body = pidf_buf;
 		parts[nparts].blen = plen;
 		nparts++;
@@ -689,75 +655,72 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	/* headers: ours go after all existing ones, Geolocation-Routing first
 	 * (it marks our rewrite, see lumps_have_location); built with plain
 	 * appends, this runs for every emergency call */
-	h.s = hdrs;
-	h.len = 0;
-	h.size = sizeof(hdrs);
-	h.failed = 0;
+	e911_buf_init(&h, hdrs, sizeof(hdrs));
 	if(e911_rewrite_cfg.geolocation_routing)
-		HB_LIT(&h, "Geolocation-Routing: yes\r\n");
+		E911_BUF_LIT(&h, "Geolocation-Routing: yes\r\n");
 	else
-		HB_LIT(&h, "Geolocation-Routing: no\r\n");
+		E911_BUF_LIT(&h, "Geolocation-Routing: no\r\n");
 	if(by_value || by_ref) {
-		HB_LIT(&h, "Geolocation: ");
+		E911_BUF_LIT(&h, "Geolocation: ");
 		if(by_value) {
-			HB_LIT(&h, "<cid:");
-			hb_add(&h, cid, cidlen);
-			HB_LIT(&h, ">");
+			E911_BUF_LIT(&h, "<cid:");
+			e911_buf_add(&h, cid, cidlen);
+			E911_BUF_LIT(&h, ">");
 		}
 		if(by_ref) {
 			if(by_value)
-				HB_LIT(&h, ", ");
-			HB_LIT(&h, "<");
-			hb_cstr(&h, ref);
-			HB_LIT(&h, ">");
+				E911_BUF_LIT(&h, ", ");
+			E911_BUF_LIT(&h, "<");
+			e911_buf_add(&h, ref, strlen(ref));
+			E911_BUF_LIT(&h, ">");
 		}
-		HB_LIT(&h, "\r\n");
+		E911_BUF_LIT(&h, "\r\n");
 	}
 	if(by_ref)
-		HB_LIT(&h, "Supported: geolocation-http\r\n");
+		E911_BUF_LIT(&h, "Supported: geolocation-http\r\n");
 	if(e911_rewrite_cfg.ng911) {
-		HB_LIT(&h, "Call-Info: <cid:p");
-		hb_add(&h, cid, cidlen);
-		HB_LIT(&h, ">;purpose=EmergencyCallData.ProviderInfo,<cid:s");
-		hb_add(&h, cid, cidlen);
-		HB_LIT(&h, ">;purpose=EmergencyCallData.ServiceInfo\r\n");
+		E911_BUF_LIT(&h, "Call-Info: <cid:p");
+		e911_buf_add(&h, cid, cidlen);
+		E911_BUF_LIT(&h, ">;purpose=EmergencyCallData.ProviderInfo,<cid:s");
+		e911_buf_add(&h, cid, cidlen);
+		E911_BUF_LIT(&h, ">;purpose=EmergencyCallData.ServiceInfo\r\n");
 	}
 	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
 	epid = e911_rec_get(loc->rec, E911_F_ENDPOINT_ID);
 	if(epid && e911_rewrite_cfg.endpoint_to == E911_EPID_PAI) {
-		HB_LIT(&h, "P-Asserted-Identity: <sip:");
-		hb_cstr(&h, epid);
-		HB_LIT(&h, "@");
-		hb_str(&h, &e911_rewrite_cfg.domain);
-		HB_LIT(&h, ">\r\n");
+		E911_BUF_LIT(&h, "P-Asserted-Identity: <sip:");
+		e911_buf_add(&h, epid, strlen(epid));
+		E911_BUF_LIT(&h, "@");
+		buf_str(&h, &e911_rewrite_cfg.domain);
+		E911_BUF_LIT(&h, ">\r\n");
 	} else if(cb) {
 		if(e911_rewrite_cfg.callback_tel) {
-			HB_LIT(&h, "P-Asserted-Identity: <tel:");
-			hb_cstr(&h, cb);
-			HB_LIT(&h, ">\r\n");
+			E911_BUF_LIT(&h, "P-Asserted-Identity: <tel:");
+			e911_buf_add(&h, cb, strlen(cb));
+			E911_BUF_LIT(&h, ">\r\n");
 		} else {
-			HB_LIT(&h, "P-Asserted-Identity: <sip:");
-			hb_cstr(&h, cb);
-			HB_LIT(&h, "@");
-			hb_str(&h, &e911_rewrite_cfg.domain);
-			HB_LIT(&h, ";user=phone>\r\n");
+			E911_BUF_LIT(&h, "P-Asserted-Identity: <sip:");
+			e911_buf_add(&h, cb, strlen(cb));
+			E911_BUF_LIT(&h, "@");
+			buf_str(&h, &e911_rewrite_cfg.domain);
+			E911_BUF_LIT(&h, ";user=phone>\r\n");
 		}
 	}
-	HB_LIT(&h, "Priority: emergency\r\n");
+	E911_BUF_LIT(&h, "Priority: emergency\r\n");
 	*changed = 1;
 	if(epid && place_endpoint_id(msg, epid, &h) < 0)
 		LM_WARN("e911: cannot place the endpoint id for key '%s'\n", loc->key);
 	if(ed.ctype[0]) {
-		HB_LIT(&h, "Content-Type: ");
-		hb_cstr(&h, ed.ctype);
-		HB_LIT(&h, "\r\n");
+		E911_BUF_LIT(&h, "Content-Type: ");
+		e911_buf_add(&h, ed.ctype, strlen(ed.ctype));
+		E911_BUF_LIT(&h, "\r\n");
 	}
 	if(h.failed) {
 		LM_ERR("e911: the headers for key '%s' do not fit\n", loc->key);
 		e911_mime_edit_free(&ed);
 		return E911_ROUTE_FAILED;
 	}
-	hlen = h.len;
+	hlen = h.pos;
 
 	if(target) {
 		ruri = *target;
@@ -877,8 +840,8 @@ int e911_fallback_msg(sip_msg_t *msg)
 		e911_lookup_cache_only(msg, &memo.key, 0);
 		loc = e911_loc_get(msg);
 		if(loc && loc->rec
-				&& route_location(
-						   msg, loc, &e911_rewrite_cfg.fallback_route, &memo, &changed)
+				&& route_location(msg, loc, &e911_rewrite_cfg.fallback_route,
+						   &memo, &changed)
 						   == E911_ROUTED_LOCATION) {
 			e911_audit_retry(msg, &e911_rewrite_cfg.fallback_route, 1);
 			return E911_ROUTED_LOCATION;

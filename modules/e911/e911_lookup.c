@@ -100,13 +100,15 @@ int e911_lookup_init(void)
 		return -1;
 	}
 	if(c->param.location_url_backup[0]
-			&& e911_url_tmpl_check(c->param.location_url_backup, err, sizeof(err))
+			&& e911_url_tmpl_check(
+					   c->param.location_url_backup, err, sizeof(err))
 					   < 0) {
 		LM_ERR("e911: modparam location_url_backup: %s\n", err);
 		return -1;
 	}
-	if(c->param.timeout_ms <= 0 || c->param.connect_timeout_ms <= 0 || c->param.cache_ttl < 0
-			|| c->param.negative_ttl < 0 || c->param.stale_ttl < 0 || c->param.cache_size <= 0
+	if(c->param.timeout_ms <= 0 || c->param.connect_timeout_ms <= 0
+			|| c->param.cache_ttl < 0 || c->param.negative_ttl < 0
+			|| c->param.stale_ttl < 0 || c->param.cache_size <= 0
 			|| c->param.cache_max_bytes < 0) {
 		LM_ERR("e911: timeouts, TTLs and cache sizes must not be "
 			   "negative\n");
@@ -137,8 +139,9 @@ int e911_lookup_init(void)
 	}
 	c->fetch.fieldmap = fieldmap;
 	c->fetch_backup = c->fetch;
-	c->fetch_backup.url_tmpl =
-			c->param.location_url_backup[0] ? c->param.location_url_backup : NULL;
+	c->fetch_backup.url_tmpl = c->param.location_url_backup[0]
+									   ? c->param.location_url_backup
+									   : NULL;
 	c->cache_ttl = c->param.cache_ttl;
 	c->negative_ttl = c->param.negative_ttl;
 	c->stale_ttl = c->param.stale_ttl;
@@ -148,8 +151,9 @@ int e911_lookup_init(void)
 
 	/* the cache gets at most an eighth of shared memory unless told: the
 	 * transactions of the calls themselves need the rest */
-	max_bytes = c->param.cache_max_bytes > 0 ? (uint64_t)c->param.cache_max_bytes
-									  : (uint64_t)shm_mem_size / 8;
+	max_bytes = c->param.cache_max_bytes > 0
+						? (uint64_t)c->param.cache_max_bytes
+						: (uint64_t)shm_mem_size / 8;
 	/* the table itself (buckets and locks, ~12 bytes an entry) must fit in
 	 * that share too: a cache_size shared memory cannot hold is reduced,
 	 * with a warning, rather than refusing to start */
@@ -172,10 +176,10 @@ int e911_lookup_init(void)
 		SHM_MEM_ERROR;
 		return -1;
 	}
-	e911_breaker_init(
-			&e911_shared->breaker[0], c->param.breaker_failures, c->param.breaker_cooldown);
-	e911_breaker_init(
-			&e911_shared->breaker[1], c->param.breaker_failures, c->param.breaker_cooldown);
+	e911_breaker_init(&e911_shared->breaker[0], c->param.breaker_failures,
+			c->param.breaker_cooldown);
+	e911_breaker_init(&e911_shared->breaker[1], c->param.breaker_failures,
+			c->param.breaker_cooldown);
 	return 0;
 }
 
@@ -255,7 +259,8 @@ static e911_fetch_cfg_t *service_cfg(int which)
 {
 	if(which == 0)
 		return &e911_lookup_cfg.fetch;
-	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup : NULL;
+	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup
+												 : NULL;
 }
 
 int e911_service_allowed(int which, int64_t now)
@@ -419,7 +424,8 @@ int e911_lookup_apply(str *key, e911_fetch_res_t *fres)
 		case E911_FETCH_OK:
 			until = fresh_until(fres->rec, now);
 			if(e911_cache_put(e911_cache, key->s, key->len, fres->rec, now,
-					   until, until + e911_lookup_cfg.stale_ttl, E911_ORIGIN_SERVICE)
+					   until, until + e911_lookup_cfg.stale_ttl,
+					   E911_ORIGIN_SERVICE)
 					< 0)
 				LM_WARN("e911: no cache memory for key '%.*s': record used "
 						"for this call only\n",

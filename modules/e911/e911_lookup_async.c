@@ -50,6 +50,7 @@
 #include "../../modules/tm/tm_load.h"
 
 #include "e911_lookup_async.h"
+#include "core/e911_hash.h"
 #include "e911_by_reference.h"
 #include "e911_psap_callback.h"
 #include "e911_lookup.h"
@@ -94,14 +95,7 @@ static int my_fetcher = -1;
 
 static uint32_t key_hash(const char *k, int len)
 {
-	uint32_t h = 2166136261u;
-	int i;
-
-	for(i = 0; i < len; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)e911_hash(k, (size_t)len);
 }
 
 /* --- the job table --- */
@@ -272,7 +266,8 @@ static e911_fetch_cfg_t *svc_cfg(int which)
 {
 	if(which == 0)
 		return &e911_lookup_cfg.fetch;
-	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup : NULL;
+	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup
+												 : NULL;
 }
 
 static void fail_job(e911_job_t *job, const char *why)
@@ -434,7 +429,8 @@ static int collect_refresh(
 {
 	refresh_batch_t *b = arg;
 	int64_t ahead;
-	int64_t window = e911_lookup_cfg.cache_ttl > 60 ? e911_lookup_cfg.cache_ttl : 60;
+	int64_t window =
+			e911_lookup_cfg.cache_ttl > 60 ? e911_lookup_cfg.cache_ttl : 60;
 
 	if(b->n >= REFRESH_BATCH)
 		return 1;
@@ -478,7 +474,8 @@ static void refresh_submit(refresh_batch_t *b)
 static void sweep_tick(int64_t now, uint32_t *cursor, uint32_t groups)
 {
 	static refresh_batch_t b;
-	int refresh = e911_async_cfg.refresh_ahead > 0 && e911_service_available(now);
+	int refresh =
+			e911_async_cfg.refresh_ahead > 0 && e911_service_available(now);
 
 	b.now = now;
 	b.n = 0;
@@ -491,7 +488,8 @@ static void housekeeper_loop(void)
 {
 	e911_cache_stats_t st;
 	int64_t now;
-	int64_t next_snapshot = (int64_t)time(NULL) + e911_async_cfg.snapshot_interval;
+	int64_t next_snapshot =
+			(int64_t)time(NULL) + e911_async_cfg.snapshot_interval;
 	int64_t period;
 	uint32_t cursor = 0;
 	uint32_t groups;
@@ -583,16 +581,16 @@ int e911_snapshot_write(void)
 	int i;
 	int rc = -1;
 
-	if(e911_async_cfg.snapshot_file == NULL || e911_async_cfg.snapshot_file[0] == '\0'
-			|| e911_cache == NULL)
+	if(e911_async_cfg.snapshot_file == NULL
+			|| e911_async_cfg.snapshot_file[0] == '\0' || e911_cache == NULL)
 		return 0;
 	memset(&c, 0, sizeof(c));
 	/* copy out under the slot locks, write with no lock held */
 	e911_cache_walk(e911_cache, (int64_t)time(NULL), collect_snap, &c);
 	w = e911_snap_open(e911_async_cfg.snapshot_file, err, sizeof(err));
 	if(w == NULL) {
-		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_async_cfg.snapshot_file,
-				err);
+		LM_ERR("e911: cannot write snapshot %s: %s\n",
+				e911_async_cfg.snapshot_file, err);
 		goto done;
 	}
 	for(i = 0; i < c.n; i++) {
@@ -600,19 +598,20 @@ int e911_snapshot_write(void)
 		if(e911_snap_add(
 				   w, c.keys[i], strlen(c.keys[i]), c.fetched[i], c.recs[i])
 				== -2) {
-			LM_ERR("e911: cannot write snapshot %s\n", e911_async_cfg.snapshot_file);
+			LM_ERR("e911: cannot write snapshot %s\n",
+					e911_async_cfg.snapshot_file);
 			e911_snap_abort(w);
 			goto done;
 		}
 	}
 	if(e911_snap_commit(w, err, sizeof(err)) < 0) {
-		LM_ERR("e911: cannot write snapshot %s: %s\n", e911_async_cfg.snapshot_file,
-				err);
+		LM_ERR("e911: cannot write snapshot %s: %s\n",
+				e911_async_cfg.snapshot_file, err);
 		goto done;
 	}
 	rc = c.n;
-	LM_DBG("e911: snapshot %s written, %d records\n", e911_async_cfg.snapshot_file,
-			c.n);
+	LM_DBG("e911: snapshot %s written, %d records\n",
+			e911_async_cfg.snapshot_file, c.n);
 done:
 	for(i = 0; i < c.n; i++) {
 		free(c.recs[i]);
@@ -647,16 +646,18 @@ int e911_snapshot_load(void)
 	int64_t now = (int64_t)time(NULL);
 	int n;
 
-	if(e911_async_cfg.snapshot_file == NULL || e911_async_cfg.snapshot_file[0] == '\0')
+	if(e911_async_cfg.snapshot_file == NULL
+			|| e911_async_cfg.snapshot_file[0] == '\0')
 		return 0;
 	n = e911_snap_load(
 			e911_async_cfg.snapshot_file, load_entry, &now, err, sizeof(err));
 	if(n < 0) {
-		LM_ERR("e911: snapshot %s ignored: %s\n", e911_async_cfg.snapshot_file, err);
+		LM_ERR("e911: snapshot %s ignored: %s\n", e911_async_cfg.snapshot_file,
+				err);
 		return 0;
 	}
-	LM_INFO("e911: snapshot %s: %d records loaded\n", e911_async_cfg.snapshot_file,
-			n);
+	LM_INFO("e911: snapshot %s: %d records loaded\n",
+			e911_async_cfg.snapshot_file, n);
 	return n;
 }
 
@@ -742,7 +743,8 @@ int e911_async_child_init(int rank)
 void e911_async_destroy(void)
 {
 	/* only the main process writes the final snapshot */
-	if(_ksr_is_main && e911_async_cfg.snapshot_file && e911_async_cfg.snapshot_file[0])
+	if(_ksr_is_main && e911_async_cfg.snapshot_file
+			&& e911_async_cfg.snapshot_file[0])
 		e911_snapshot_write();
 }
 

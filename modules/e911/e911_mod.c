@@ -244,8 +244,7 @@ static int mod_init(void)
 	}
 	LM_INFO("e911: location service %s, cache %d entries, timeout %d ms\n",
 			e911_lookup_cfg.param.location_url,
-			e911_lookup_cfg.param.cache_size,
-			e911_lookup_cfg.param.timeout_ms);
+			e911_lookup_cfg.param.cache_size, e911_lookup_cfg.param.timeout_ms);
 	return 0;
 }
 

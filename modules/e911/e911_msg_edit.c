@@ -40,7 +40,8 @@ int e911_replace_at(
 	return 0;
 }
 
-int e911_replace_header(sip_msg_t *msg, hdr_field_t *hf, const char *v, int vlen)
+int e911_replace_header(
+		sip_msg_t *msg, hdr_field_t *hf, const char *v, int vlen)
 {
 	char *line;
 	size_t n;

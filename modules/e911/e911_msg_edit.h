@@ -19,6 +19,7 @@ int e911_replace_at(
 		sip_msg_t *msg, int off, int dlen, const char *s, size_t len);
 
 /* Rewrites header hf as "<its name>: v[0..vlen)". Returns 0 or -1. */
-int e911_replace_header(sip_msg_t *msg, hdr_field_t *hf, const char *v, int vlen);
+int e911_replace_header(
+		sip_msg_t *msg, hdr_field_t *hf, const char *v, int vlen);
 
 #endif

@@ -97,12 +97,14 @@ int e911_notify_init(const char *domain)
 		return -1;
 	}
 	if(e911_notify_cfg.sip_uri[0]
-			&& e911_uri_check(e911_notify_cfg.sip_uri, strlen(e911_notify_cfg.sip_uri))
+			&& e911_uri_check(
+					   e911_notify_cfg.sip_uri, strlen(e911_notify_cfg.sip_uri))
 					   < 0) {
 		LM_ERR("e911: modparam notify_sip_uri is not a valid SIP URI\n");
 		return -1;
 	}
-	if(e911_notify_cfg.sip_from == NULL || e911_notify_cfg.sip_from[0] == '\0') {
+	if(e911_notify_cfg.sip_from == NULL
+			|| e911_notify_cfg.sip_from[0] == '\0') {
 		e911_notify_cfg.sip_from = pkg_malloc(strlen(domain) + 16);
 		if(e911_notify_cfg.sip_from == NULL)
 			return -1;
@@ -325,9 +327,10 @@ static void deliver_hook(note_t *n)
 	curl_easy_setopt(hook_easy, CURLOPT_URL, e911_notify_cfg.url);
 	curl_easy_setopt(hook_easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(hook_easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(hook_easy, CURLOPT_TIMEOUT_MS, (long)e911_notify_cfg.timeout_ms);
 	curl_easy_setopt(
-			hook_easy, CURLOPT_CONNECTTIMEOUT_MS, (long)e911_notify_cfg.timeout_ms);
+			hook_easy, CURLOPT_TIMEOUT_MS, (long)e911_notify_cfg.timeout_ms);
+	curl_easy_setopt(hook_easy, CURLOPT_CONNECTTIMEOUT_MS,
+			(long)e911_notify_cfg.timeout_ms);
 	curl_easy_setopt(hook_easy, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(hook_easy, CURLOPT_POSTFIELDS, (const char *)n->body);
 	curl_easy_setopt(hook_easy, CURLOPT_POSTFIELDSIZE, (long)n->len);

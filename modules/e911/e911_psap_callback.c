@@ -17,7 +17,8 @@
 #include "core/e911_callback_memory.h"
 #include "e911_psap_callback.h"
 
-e911_psap_callback_cfg_t e911_psap_callback_cfg = {.window = 1800, .max = 10000};
+e911_psap_callback_cfg_t e911_psap_callback_cfg = {
+		.window = 1800, .max = 10000};
 
 static e911_recent_t *recent = NULL;
 

@@ -21,6 +21,8 @@
 
 #include "e911_cidr.h"
 #include "e911_pidf.h"
+#include "e911_text.h"
+#include "e911_time.h"
 
 #define NS_CA "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr"
 #define NS_CAE "urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr:ext"

@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #include "e911_pidf.h"
+#include "e911_text.h"
+#include "e911_time.h"
 #include "e911_record.h"
 #include "testutil.h"
 

@@ -26,7 +26,7 @@
 #include <strings.h>
 
 #include "e911_additional_data.h"
-#include "e911_pidf.h"
+#include "e911_text.h"
 #include "e911_record.h"
 
 /* Longest single language tag accepted. */

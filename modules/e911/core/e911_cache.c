@@ -47,6 +47,7 @@
 #include <string.h>
 
 #include "e911_cache.h"
+#include "e911_hash.h"
 #include "e911_shm.h"
 
 #define E911_LOCKS_MIN 64u
@@ -153,44 +154,6 @@ static size_t e911_centry_size(const e911_centry_t *e)
 	return e911_cache_entry_size(e->klen, e911_centry_rec(e));
 }
 
-static uint64_t e911_rotl64(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static uint64_t e911_fmix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-/* 64-bit string hash, murmur3-style: 8 bytes per round, then a finaliser. */
-static uint64_t e911_hash(const char *key, size_t len)
-{
-	const uint64_t c1 = 0x87c37b91114253d5ULL;
-	const uint64_t c2 = 0x4cf5ad432745937fULL;
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len;
-	uint64_t k;
-
-	while(len >= 8) {
-		memcpy(&k, key, 8);
-		k = e911_rotl64(k * c1, 31) * c2;
-		h = e911_rotl64(h ^ k, 27) * 5 + 0x52dce729;
-		key += 8;
-		len -= 8;
-	}
-	if(len > 0) {
-		k = 0;
-		memcpy(&k, key, len);
-		k = e911_rotl64(k * c1, 31) * c2;
-		h ^= k;
-	}
-	return e911_fmix64(h);
-}
 
 /* Next value of the shared pseudo-random sequence (splitmix64). */
 static uint64_t e911_rand(e911_cache_t *c)

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "e911_callback_memory.h"
+#include "e911_hash.h"
 #include "e911_record.h"
 #include "e911_shm.h"
 
@@ -130,13 +131,7 @@ static uint32_t recent_pow2(uint64_t n)
 /* FNV-1a over the digits. */
 static uint32_t recent_hash(const char *d)
 {
-	uint32_t h = 2166136261u;
-
-	for(; *d; d++) {
-		h ^= (unsigned char)*d;
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)e911_hash(d, strlen(d));
 }
 
 e911_recent_t *e911_recent_new(uint32_t max_entries)

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -29,38 +30,29 @@
 #define KEY_TOKEN "{key}"
 #define KEY_TOKEN_LEN (sizeof(KEY_TOKEN) - 1)
 
-static const char hexdig[] = "0123456789ABCDEF";
-
-static int is_unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-		   || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-		   || c == '~';
-}
-
+/* Percent-encodes with libcurl (every byte but RFC 3986 unreserved ones,
+ * upper-case hex), into the caller's buffer. */
 int e911_url_encode(const char *key, size_t klen, char *out, size_t size)
 {
-	size_t i;
-	size_t n = 0;
-	unsigned char c;
+	char *e;
+	size_t n;
 
-	for(i = 0; i < klen; i++) {
-		c = (unsigned char)key[i];
-		if(is_unreserved(c)) {
-			if(n + 1 >= size)
-				return -1;
-			out[n++] = (char)c;
-		} else {
-			if(n + 3 >= size)
-				return -1;
-			out[n++] = '%';
-			out[n++] = hexdig[c >> 4];
-			out[n++] = hexdig[c & 15];
-		}
-	}
-	if(n >= size)
+	if(klen > (size_t)INT_MAX || size == 0)
 		return -1;
-	out[n] = '\0';
+	if(klen == 0) { /* libcurl would take 0 as "use strlen()" */
+		out[0] = '\0';
+		return 0;
+	}
+	e = curl_easy_escape(NULL, key, (int)klen);
+	if(e == NULL)
+		return -1;
+	n = strlen(e);
+	if(n >= size) {
+		curl_free(e);
+		return -1;
+	}
+	memcpy(out, e, n + 1);
+	curl_free(e);
 	return (int)n;
 }
 

@@ -64,20 +64,5 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
  * Returns the length written (truncated to fit), or -1 when size is 0. */
 int e911_address_line(const e911_record_t *rec, char *buf, size_t size);
 
-/* Formats unix time t as RFC 3339 UTC ("2026-11-20T10:00:00Z") into buf
- * (at least 21 bytes). Returns the length or -1. */
-int e911_time_format(int64_t t, char *buf, size_t size);
-
-/* Parses an RFC 3339 date-time (with 'Z' or a numeric offset, optional
- * fraction) into unix seconds. Returns 0 on success, -1 otherwise. */
-int e911_time_parse(const char *s, size_t len, int64_t *out);
-
-/* Appends s[0..len) XML-escaped to buf at *pos and NUL-terminates it:
- * & < > " ' and TAB, LF, CR become references, the other C0 controls and
- * DEL (which XML 1.0 cannot carry) are dropped, every other byte is kept.
- * Returns 0 (*pos moved past the text), or -1 when it does not fit (buf is
- * then left NUL-terminated at the unchanged *pos). */
-int e911_xml_escape(
-		char *buf, size_t size, size_t *pos, const char *s, size_t len);
 
 #endif

@@ -33,7 +33,7 @@
 
 #include "e911_cidr.h"
 #include "e911_record.h"
-#include "e911_pidf.h"
+#include "e911_time.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -31,7 +31,9 @@
 #include <sys/random.h>
 
 #include "e911_shm.h"
+#include "e911_hash.h"
 #include "e911_reference_tokens.h"
+#include "e911_text.h"
 
 #define TOKEN_RAW 16
 #define TOKEN_BUCKETS_MIN 64u
@@ -106,16 +108,6 @@ static int token_random(void *buf, size_t n)
 	return 0;
 }
 
-static uint64_t token_fmix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 /* Bucket of a raw token: a mix keyed with the table's secret. */
 static uint32_t token_bucket(const e911_tokens_t *t, const unsigned char *raw)
 {
@@ -124,8 +116,8 @@ static uint32_t token_bucket(const e911_tokens_t *t, const unsigned char *raw)
 
 	memcpy(&a, raw, 8);
 	memcpy(&b, raw + 8, 8);
-	a = token_fmix64(a ^ t->secret[0]);
-	b = token_fmix64(b ^ t->secret[1] ^ a);
+	a = e911_fmix64(a ^ t->secret[0]);
+	b = e911_fmix64(b ^ t->secret[1] ^ a);
 	return (uint32_t)b & (t->nbuckets - 1);
 }
 
@@ -158,13 +150,7 @@ static int token_decode(const char *s, size_t len, unsigned char *raw)
 
 static void token_encode(const unsigned char *raw, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-
-	for(size_t i = 0; i < TOKEN_RAW; i++) {
-		out[2 * i] = hex[raw[i] >> 4];
-		out[2 * i + 1] = hex[raw[i] & 15];
-	}
-	out[E911_TOKEN_LEN] = '\0';
+	e911_hex_encode(out, raw, TOKEN_RAW);
 }
 
 /* Compares two raw tokens in time independent of their content. */
