@@ -59,36 +59,6 @@ e911_stats_t e911_st;
 static e911_loc_t cur;
 static e911_fetch_xfer_t xfer[2]; /* reused per process: primary, backup */
 
-const char *e911_status_name(int status)
-{
-	switch(status) {
-		case E911_LOC_FRESH:
-			return "fresh";
-		case E911_LOC_STALE:
-			return "stale";
-		case E911_LOC_NONE:
-			return "none";
-		default:
-			return "unavailable";
-	}
-}
-
-const char *e911_source_name(e911_source_t src)
-{
-	switch(src) {
-		case E911_SRC_CACHE:
-			return "cache";
-		case E911_SRC_SERVICE:
-			return "service";
-		case E911_SRC_STALE:
-			return "stale";
-		case E911_SRC_SNAPSHOT:
-			return "snapshot";
-		default:
-			return "none";
-	}
-}
-
 int e911_lookup_init(void)
 {
 	e911_lookup_cfg_t *c = &e911_lookup_cfg;
@@ -237,18 +207,10 @@ static int64_t fresh_until(const e911_record_t *rec, int64_t now)
 	return now + e911_lookup_cfg.cache_ttl;
 }
 
-/* A key the service can be asked for: 1..255 bytes, and not "." or ".."
- * (path segments once in the URL). An unusable key is the caller's
- * problem, not the service's: it never reaches the service or its breaker. */
 static int key_ok(str *key)
 {
-	if(key == NULL || key->s == NULL || key->len <= 0
-			|| key->len > E911_KEY_MAX)
-		return 0;
-	if(key->s[0] == '.'
-			&& (key->len == 1 || (key->len == 2 && key->s[1] == '.')))
-		return 0;
-	return 1;
+	return key != NULL && key->len > 0
+		   && e911_key_usable(key->s, (size_t)key->len);
 }
 
 /* --- the services and their breakers --- */

@@ -25,22 +25,9 @@
 #include "core/e911_breaker.h"
 #include "core/e911_cache.h"
 #include "core/e911_fetch.h"
+#include "core/e911_outcome.h"
 #include "core/e911_record.h"
 
-/* e911_locate() return codes, as the script sees them */
-#define E911_LOC_FRESH 1
-#define E911_LOC_STALE 2
-#define E911_LOC_NONE -1
-#define E911_LOC_UNAVAILABLE -2
-
-typedef enum e911_source
-{
-	E911_SRC_NONE = 0,
-	E911_SRC_CACHE,
-	E911_SRC_SERVICE,
-	E911_SRC_STALE,
-	E911_SRC_SNAPSHOT
-} e911_source_t;
 
 /* The outcome of the last lookup in this process. */
 typedef struct e911_loc
@@ -184,8 +171,5 @@ e911_loc_t *e911_loc_get(sip_msg_t *msg);
 /* Releases per-process resources (the reused curl handle). */
 void e911_lookup_child_destroy(void);
 
-/* status and source as text */
-const char *e911_status_name(int status);
-const char *e911_source_name(e911_source_t src);
 
 #endif

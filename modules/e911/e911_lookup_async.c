@@ -755,8 +755,8 @@ int e911_prefetch_key(str *key)
 	static uint64_t buf[E911_REC_MAX_SIZE / sizeof(uint64_t)];
 	e911_cache_res_t cres;
 
-	if(key == NULL || key->s == NULL || key->len <= 0
-			|| key->len > E911_KEY_MAX) {
+	if(key == NULL || key->len <= 0
+			|| !e911_key_usable(key->s, (size_t)key->len)) {
 		LM_ERR("e911: invalid prefetch key\n");
 		return -1;
 	}

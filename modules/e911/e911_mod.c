@@ -48,6 +48,8 @@
 #include "e911_lookup.h"
 #include "e911_classify.h"
 #include "core/e911_pidf.h"
+#include "e911_pv.h"
+#include "e911_register_check.h"
 #include "e911_rpc.h"
 #include "e911_invite_rewrite.h"
 
@@ -71,8 +73,6 @@ static int w_e911_dereference(sip_msg_t *msg, char *p1, char *p2);
 static int w_e911_is_psap_callback(sip_msg_t *msg, char *p1, char *p2);
 static int w_e911_check(sip_msg_t *msg, char *key, char *p2);
 
-static int pv_parse_e911_name(pv_spec_p sp, str *in);
-static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res);
 
 /* clang-format off */
 static cmd_export_t cmds[] = {
@@ -168,8 +168,8 @@ static param_export_t params[] = {
 };
 
 static pv_export_t mod_pvs[] = {
-	{{"e911", sizeof("e911") - 1}, PVT_OTHER, pv_get_e911, 0,
-		pv_parse_e911_name, 0, 0, 0},
+	{{"e911", sizeof("e911") - 1}, PVT_OTHER, e911_pv_get, 0,
+		e911_pv_parse_name, 0, 0, 0},
 	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
 };
 
@@ -419,63 +419,6 @@ static int w_e911_is_psap_callback(sip_msg_t *msg, char *p1, char *p2)
 	return ki_e911_is_psap_callback(msg);
 }
 
-/* the outcome of e911_check() for $e911(moved) and $e911(check) */
-static struct
-{
-	unsigned int msg_id;
-	int msg_pid;
-	int moved; /* 1 moved, 0 not, -1 unknown */
-	const char *reason;
-} last_check;
-
-/* Whether the caller has a validated, dispatchable location (for
- * REGISTER): 1 yes, -1 missing, -2 not validated or not dispatchable, -3
- * service unavailable. Also says whether the request comes from outside
- * the networks the record was registered from. */
-static int ki_e911_check(sip_msg_t *msg, str *key)
-{
-	e911_loc_t *loc;
-	const char *nets;
-	char *ip;
-	int st;
-	int rc;
-
-	last_check.msg_id = msg->id;
-	last_check.msg_pid = msg->pid;
-	last_check.moved = -1;
-	st = e911_lookup_blocking(msg, key);
-	loc = e911_loc_get(msg);
-	/* a cached "missing" or a record found wanting may have been fixed by
-	 * the user since: ask the service again rather than refuse (or warn)
-	 * on an old answer */
-	if(loc && loc->source == E911_SRC_CACHE
-			&& (st == E911_LOC_NONE
-					|| (loc->rec && e911_dispatchable(loc->rec) != 1))) {
-		st = e911_lookup_refetch(msg, key);
-		loc = e911_loc_get(msg);
-	} else if(st == E911_LOC_NONE && loc && loc->source == E911_SRC_NONE) {
-		/* negative cache entry: source stays none; ask again too */
-		st = e911_lookup_refetch(msg, key);
-		loc = e911_loc_get(msg);
-	}
-	if(st == E911_LOC_NONE) {
-		last_check.reason = "missing";
-		return -1;
-	}
-	if(st == E911_LOC_UNAVAILABLE || loc == NULL || loc->rec == NULL) {
-		last_check.reason = "unavailable";
-		return -3;
-	}
-	nets = e911_rec_get(loc->rec, E911_F_NETWORKS);
-	if(nets) {
-		ip = ip_addr2a(&msg->rcv.src_ip);
-		last_check.moved = e911_net_contains(nets, ip, strlen(ip)) == 1 ? 0 : 1;
-	}
-	rc = e911_dispatchable(loc->rec);
-	last_check.reason = e911_dispatch_reason(rc);
-	return rc == E911_DISPATCHABLE ? 1 : -2;
-}
-
 static int w_e911_check(sip_msg_t *msg, char *key, char *p2)
 {
 	str s;
@@ -484,7 +427,7 @@ static int w_e911_check(sip_msg_t *msg, char *key, char *p2)
 		LM_ERR("e911: cannot get the key parameter\n");
 		return -3;
 	}
-	return ki_e911_check(msg, &s);
+	return e911_register_check(msg, &s);
 }
 
 static int ki_e911_notify(sip_msg_t *msg)
@@ -495,206 +438,6 @@ static int ki_e911_notify(sip_msg_t *msg)
 static int w_e911_notify(sip_msg_t *msg, char *p1, char *p2)
 {
 	return ki_e911_notify(msg);
-}
-
-/* --- $e911(name) --- */
-
-enum
-{
-	PVN_STATUS = 1,
-	PVN_SOURCE,
-	PVN_AGE,
-	PVN_KEY,
-	PVN_CALLBACK,
-	PVN_ROUTE,
-	PVN_ADDRESS,
-	PVN_PIDF,
-	PVN_VALIDATED,
-	PVN_LAT,
-	PVN_LON,
-	PVN_RADIUS,
-	PVN_UPDATED,
-	PVN_CLASS,
-	PVN_SERVICE,
-	PVN_DEVICE_LOCATION,
-	PVN_ENDPOINT_ID,
-	PVN_MOVED,
-	PVN_CHECK,
-	PVN_CIVIC = 1000 /* + civic field */
-};
-
-static const struct
-{
-	const char *name;
-	int id;
-} pv_names[] = {{"status", PVN_STATUS}, {"source", PVN_SOURCE},
-		{"age", PVN_AGE}, {"key", PVN_KEY}, {"callback", PVN_CALLBACK},
-		{"route", PVN_ROUTE}, {"address", PVN_ADDRESS}, {"pidf", PVN_PIDF},
-		{"validated", PVN_VALIDATED}, {"lat", PVN_LAT}, {"lon", PVN_LON},
-		{"radius", PVN_RADIUS}, {"updated_at", PVN_UPDATED},
-		{"class", PVN_CLASS}, {"service", PVN_SERVICE},
-		{"device_location", PVN_DEVICE_LOCATION},
-		{"endpoint_id", PVN_ENDPOINT_ID}, {"moved", PVN_MOVED},
-		{"check", PVN_CHECK}, {NULL, 0}};
-
-static int pv_parse_e911_name(pv_spec_p sp, str *in)
-{
-	int i;
-	int f;
-
-	if(sp == NULL || in == NULL || in->len <= 0)
-		return -1;
-	for(i = 0; pv_names[i].name; i++) {
-		if(strlen(pv_names[i].name) == (size_t)in->len
-				&& strncmp(pv_names[i].name, in->s, in->len) == 0)
-			break;
-	}
-	if(pv_names[i].name) {
-		f = pv_names[i].id;
-	} else {
-		f = e911_civic_field(in->s, in->len);
-		if(f < 0) {
-			LM_ERR("e911: unknown $e911(%.*s)\n", in->len, in->s);
-			return -1;
-		}
-		f += PVN_CIVIC;
-	}
-	sp->pvp.pvn.type = PV_NAME_INTSTR;
-	sp->pvp.pvn.u.isname.type = 0;
-	sp->pvp.pvn.u.isname.name.n = f;
-	return 0;
-}
-
-static int pv_get_cstr(
-		sip_msg_t *msg, pv_param_t *param, pv_value_t *res, const char *v)
-{
-	str s;
-
-	if(v == NULL)
-		return pv_get_null(msg, param, res);
-	s.s = (char *)v;
-	s.len = strlen(v);
-	return pv_get_strval(msg, param, res, &s);
-}
-
-static int pv_get_e911(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
-{
-	static char buf[E911_PIDF_MAX];
-	e911_loc_t *loc;
-	e911_pidf_opts_t opts;
-	str s;
-	int id = param->pvn.u.isname.name.n;
-
-	if(id == PVN_CLASS || id == PVN_SERVICE) {
-		e911_class_t c;
-
-		if(e911_classify_for_script(msg, &c) < 0)
-			return pv_get_null(msg, param, res);
-		if(id == PVN_CLASS)
-			return pv_get_sintval(msg, param, res, c.cls);
-		return pv_get_cstr(msg, param, res, c.urn);
-	}
-	if(id == PVN_MOVED || id == PVN_CHECK) {
-		if(msg == NULL || last_check.msg_id != msg->id
-				|| last_check.msg_pid != msg->pid)
-			return pv_get_null(msg, param, res);
-		if(id == PVN_CHECK)
-			return pv_get_cstr(msg, param, res, last_check.reason);
-		if(last_check.moved < 0)
-			return pv_get_null(msg, param, res);
-		return pv_get_sintval(msg, param, res, last_check.moved);
-	}
-	if(id == PVN_DEVICE_LOCATION) {
-		if(msg == NULL || e911_device_location(msg, &s) <= 0)
-			return pv_get_null(msg, param, res);
-		return pv_get_strval(msg, param, res, &s);
-	}
-	loc = e911_loc_get(msg);
-	if(id == PVN_ROUTE) {
-		e911_route_target(loc, &s);
-		return pv_get_strval(msg, param, res, &s);
-	}
-	if(loc == NULL)
-		return pv_get_null(msg, param, res);
-	switch(id) {
-		case PVN_STATUS:
-			return pv_get_cstr(msg, param, res, e911_status_name(loc->status));
-		case PVN_SOURCE:
-			return pv_get_cstr(msg, param, res, e911_source_name(loc->source));
-		case PVN_KEY:
-			return pv_get_cstr(msg, param, res, loc->key);
-		case PVN_AGE:
-			if(loc->rec == NULL)
-				return pv_get_null(msg, param, res);
-			return pv_get_sintval(
-					msg, param, res, (int)(time(NULL) - loc->fetched_at));
-	}
-	if(loc->rec == NULL)
-		return pv_get_null(msg, param, res);
-	switch(id) {
-		case PVN_CALLBACK:
-			return pv_get_cstr(
-					msg, param, res, e911_rec_get(loc->rec, E911_F_CALLBACK));
-		case PVN_ENDPOINT_ID:
-			return pv_get_cstr(msg, param, res,
-					e911_rec_get(loc->rec, E911_F_ENDPOINT_ID));
-		case PVN_UPDATED:
-			return pv_get_cstr(
-					msg, param, res, e911_rec_get(loc->rec, E911_F_UPDATED));
-		case PVN_ADDRESS:
-			if(e911_address_line(loc->rec, buf, sizeof(buf)) < 0)
-				return pv_get_null(msg, param, res);
-			return pv_get_cstr(msg, param, res, buf);
-		case PVN_PIDF:
-			opts = e911_pidf_options(e911_rewrite_cfg.domain.s, time(NULL));
-			if(e911_pidf_render(loc->rec, &opts, buf, sizeof(buf)) < 0)
-				return pv_get_null(msg, param, res);
-			return pv_get_cstr(msg, param, res, buf);
-		case PVN_VALIDATED:
-			return pv_get_sintval(msg, param, res,
-					(loc->rec->flags & E911_REC_VALIDATED) ? 1 : 0);
-		case PVN_LAT:
-		case PVN_LON:
-		case PVN_RADIUS:
-			if(!(loc->rec->flags & E911_REC_HAS_GEO))
-				return pv_get_null(msg, param, res);
-			snprintf(buf, sizeof(buf), "%.6f",
-					id == PVN_LAT	? loc->rec->lat
-					: id == PVN_LON ? loc->rec->lon
-									: loc->rec->radius_m);
-			return pv_get_cstr(msg, param, res, buf);
-	}
-	if(id >= PVN_CIVIC && id < PVN_CIVIC + E911_CA_COUNT)
-		return pv_get_cstr(
-				msg, param, res, e911_rec_get(loc->rec, id - PVN_CIVIC));
-	return pv_get_null(msg, param, res);
-}
-
-/* --- KEMI --- */
-
-static sr_kemi_xval_t kemi_xval;
-
-static sr_kemi_xval_t *ki_e911_get(sip_msg_t *msg, str *name)
-{
-	pv_spec_t spec;
-	pv_value_t val;
-
-	memset(&kemi_xval, 0, sizeof(kemi_xval));
-	memset(&spec, 0, sizeof(spec));
-	if(name == NULL || pv_parse_e911_name(&spec, name) < 0
-			|| pv_get_e911(msg, &spec.pvp, &val) < 0
-			|| (val.flags & PV_VAL_NULL)) {
-		sr_kemi_xval_null(&kemi_xval, SR_KEMI_XVAL_NULL_NONE);
-		return &kemi_xval;
-	}
-	if(val.flags & PV_TYPE_INT) {
-		kemi_xval.vtype = SR_KEMIP_INT;
-		kemi_xval.v.n = val.ri;
-	} else {
-		kemi_xval.vtype = SR_KEMIP_STR;
-		kemi_xval.v.s = val.rs;
-	}
-	return &kemi_xval;
 }
 
 /* clang-format off */
@@ -755,12 +498,12 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_check"),
-		SR_KEMIP_INT, ki_e911_check,
+		SR_KEMIP_INT, e911_register_check,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_get"),
-		SR_KEMIP_XVAL, ki_e911_get,
+		SR_KEMIP_XVAL, e911_pv_kemi_get,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},

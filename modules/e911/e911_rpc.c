@@ -235,9 +235,7 @@ static void e911_rpc_refresh(rpc_t *rpc, void *c)
 	}
 	/* the same keys a lookup refuses: they never reach the service (nor
 	 * count against its breaker) */
-	if(key.len <= 0 || key.len > E911_KEY_MAX
-			|| (key.s[0] == '.'
-					&& (key.len == 1 || (key.len == 2 && key.s[1] == '.')))) {
+	if(key.len <= 0 || !e911_key_usable(key.s, (size_t)key.len)) {
 		rpc->fault(c, 400, "Invalid key");
 		return;
 	}

@@ -4,3 +4,5 @@ e911_unit_test(test_dial unit/test_dial.c)
 e911_unit_test(test_fetch unit/test_fetch.c)
 e911_unit_test(test_mime unit/test_mime.c)
 e911_unit_test(test_net unit/test_net.c)
+# What the lookup's outcome means for a REGISTER check (core/e911_outcome.c).
+e911_unit_test(test_outcome unit/test_outcome.c)

@@ -25,10 +25,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "e911_cache.h"
 #include "e911_fetch.h"
 
 #define KEY_TOKEN "{key}"
 #define KEY_TOKEN_LEN (sizeof(KEY_TOKEN) - 1)
+
+int e911_key_usable(const char *key, size_t len)
+{
+	if(key == NULL || len == 0 || len > E911_KEY_MAX)
+		return 0;
+	return !(key[0] == '.' && (len == 1 || (len == 2 && key[1] == '.')));
+}
 
 /* Percent-encodes with libcurl (every byte but RFC 3986 unreserved ones,
  * upper-case hex), into the caller's buffer. */

@@ -75,6 +75,13 @@ typedef struct e911_fetch_xfer
  * - . _ ~ kept). Returns the length, or -1 when out is too small. */
 int e911_url_encode(const char *key, size_t klen, char *out, size_t size);
 
+/* 1 when key[0..len) can be asked of the service: 1..E911_KEY_MAX bytes,
+ * and not "." or ".." (path segments once in the URL); else 0. Every entry
+ * point (lookups, prefetch, RPC refresh) refuses the same keys, so an
+ * unusable key is the caller's problem and never reaches the service or
+ * its breaker. */
+int e911_key_usable(const char *key, size_t len);
+
 /* Substitutes the encoded key for every "{key}" in tmpl into out.
  * Returns the length, or -1 when out is too small or tmpl has no {key}. */
 int e911_url_build(
