@@ -200,11 +200,7 @@ static void loc_reset(sip_msg_t *msg, str *key)
 /* freshness per the contract: max_age > 0 wins, 0 means never fresh */
 static int64_t fresh_until(const e911_record_t *rec, int64_t now)
 {
-	if(rec->max_age > 0)
-		return now + rec->max_age;
-	if(rec->max_age == 0)
-		return now;
-	return now + e911_lookup_cfg.cache_ttl;
+	return e911_fresh_until(rec, now, e911_lookup_cfg.cache_ttl);
 }
 
 static int key_ok(str *key)
@@ -335,46 +331,36 @@ static int serve_stale(const char *why)
 {
 	e911_cache_res_t cres;
 	e911_cstate_t cs;
+	e911_source_t src;
 	int64_t now = (int64_t)time(NULL);
 	int klen = strlen(cur.key);
+	int st;
 
 	cs = e911_cache_lookup(
 			e911_cache, cur.key, klen, now, &cres, cur.buf, sizeof(cur.buf));
-	if(cs == E911_CS_FRESH && cres.rec != NULL) {
-		/* refreshed meanwhile (or never stale): a fresh cached record */
+	if((cs == E911_CS_FRESH || cs == E911_CS_STALE) && cres.rec == NULL)
+		cs = E911_CS_MISS;
+	st = e911_outcome_without_service(cs, cres.origin, &src);
+	cur.status = st;
+	cur.source = src;
+	if(st == E911_LOC_FRESH || st == E911_LOC_STALE) {
 		cur.rec = cres.rec;
-		cur.status = E911_LOC_FRESH;
-		cur.source = E911_SRC_CACHE;
 		cur.fetched_at = cres.fetched_at;
-		return cur.status;
 	}
-	if(cs == E911_CS_STALE && cres.rec != NULL) {
-		if(cres.origin == E911_ORIGIN_SNAPSHOT) {
-			update_stat(e911_st.snapshot_served, 1);
-			cur.source = E911_SRC_SNAPSHOT;
-		} else {
-			update_stat(e911_st.stale_served, 1);
-			cur.source = E911_SRC_STALE;
-		}
-		cur.rec = cres.rec;
-		cur.status = E911_LOC_STALE;
-		cur.fetched_at = cres.fetched_at;
+	if(st == E911_LOC_STALE) {
+		update_stat(src == E911_SRC_SNAPSHOT ? e911_st.snapshot_served
+											 : e911_st.stale_served,
+				1);
 		if(why)
 			LM_WARN("e911: no answer from the location service for key '%s' "
 					"(%s): serving the last good record, %lld s old\n",
 					cur.key, why, (long long)(now - cres.fetched_at));
-		return cur.status;
-	}
-	if(cs == E911_CS_NEGATIVE) {
-		cur.status = E911_LOC_NONE;
-		return cur.status;
-	}
-	if(why)
+	} else if(st == E911_LOC_UNAVAILABLE && why) {
 		LM_ERR("e911: no answer from the location service for key '%s' (%s) "
 			   "and no record is cached\n",
 				cur.key, why);
-	cur.status = E911_LOC_UNAVAILABLE;
-	return cur.status;
+	}
+	return st;
 }
 
 int e911_lookup_apply(str *key, e911_fetch_res_t *fres)

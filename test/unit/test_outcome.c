@@ -118,6 +118,53 @@ static void test_verdict(void **state)
 	}
 }
 
+/* When the service gives no usable answer, the last good record wins over
+ * none; what the cache holds decides the status and the source. */
+static void test_without_service(void **state)
+{
+	static const struct
+	{
+		e911_cstate_t cs;
+		e911_origin_t origin;
+		int status;
+		e911_source_t source;
+	} cases[] = {
+			{E911_CS_FRESH, E911_ORIGIN_SERVICE, E911_LOC_FRESH,
+					E911_SRC_CACHE},
+			{E911_CS_STALE, E911_ORIGIN_SERVICE, E911_LOC_STALE,
+					E911_SRC_STALE},
+			{E911_CS_STALE, E911_ORIGIN_SNAPSHOT, E911_LOC_STALE,
+					E911_SRC_SNAPSHOT},
+			{E911_CS_NEGATIVE, E911_ORIGIN_SERVICE, E911_LOC_NONE,
+					E911_SRC_NONE},
+			{E911_CS_MISS, E911_ORIGIN_SERVICE, E911_LOC_UNAVAILABLE,
+					E911_SRC_NONE},
+	};
+	size_t i;
+
+	for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		e911_source_t src = (e911_source_t)99;
+		int st = e911_outcome_without_service(
+				cases[i].cs, cases[i].origin, &src);
+		if(st != cases[i].status || src != cases[i].source)
+			fail_msg("case %zu: %d/%d, want %d/%d", i, st, (int)src,
+					cases[i].status, (int)cases[i].source);
+	}
+}
+
+static void test_fresh_until(void **state)
+{
+	e911_record_t *r = make(REC_OK);
+
+	r->max_age = -1; /* the record says nothing: cache_ttl */
+	assert_int_equal(e911_fresh_until(r, 1000, 300), 1300);
+	r->max_age = 60;
+	assert_int_equal(e911_fresh_until(r, 1000, 300), 1060);
+	r->max_age = 0; /* never fresh: ask every time, stale on failure */
+	assert_int_equal(e911_fresh_until(r, 1000, 300), 1000);
+	free(r);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(e911_status_name(E911_LOC_FRESH), "fresh");
@@ -137,6 +184,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_needs_refetch),
 			cmocka_unit_test(test_verdict),
+			cmocka_unit_test(test_without_service),
+			cmocka_unit_test(test_fresh_until),
 			cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,35 @@ const char *e911_source_name(e911_source_t src)
 	}
 }
 
+int e911_outcome_without_service(
+		e911_cstate_t cs, e911_origin_t origin, e911_source_t *source)
+{
+	switch(cs) {
+		case E911_CS_FRESH:
+			*source = E911_SRC_CACHE;
+			return E911_LOC_FRESH;
+		case E911_CS_STALE:
+			*source = origin == E911_ORIGIN_SNAPSHOT ? E911_SRC_SNAPSHOT
+													 : E911_SRC_STALE;
+			return E911_LOC_STALE;
+		case E911_CS_NEGATIVE:
+			*source = E911_SRC_NONE;
+			return E911_LOC_NONE;
+		default:
+			*source = E911_SRC_NONE;
+			return E911_LOC_UNAVAILABLE;
+	}
+}
+
+int64_t e911_fresh_until(const e911_record_t *rec, int64_t now, int cache_ttl)
+{
+	if(rec->max_age > 0)
+		return now + rec->max_age;
+	if(rec->max_age == 0)
+		return now;
+	return now + cache_ttl;
+}
+
 int e911_check_needs_refetch(
 		int status, e911_source_t source, const e911_record_t *rec)
 {

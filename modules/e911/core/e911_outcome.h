@@ -19,6 +19,9 @@
 #ifndef E911_OUTCOME_H
 #define E911_OUTCOME_H
 
+#include <stdint.h>
+
+#include "e911_cache.h"
 #include "e911_record.h"
 
 /* e911_locate() return codes, as the script sees them */
@@ -40,6 +43,20 @@ typedef enum e911_source
  * "cache", "service", "stale", "snapshot", "none") */
 const char *e911_status_name(int status);
 const char *e911_source_name(e911_source_t src);
+
+/* What a caller gets when the service gave no usable answer (error,
+ * timeout, breaker open), from what the cache holds for the key now (cs,
+ * and origin for a positive entry): a fresh record (refreshed meanwhile) is
+ * served as from the cache, a stale one as stale or snapshot, a negative
+ * entry means no record, nothing means unavailable. Returns the status
+ * (E911_LOC_*) and sets *source. Serving the last good record is the rule:
+ * a stale location beats none. */
+int e911_outcome_without_service(
+		e911_cstate_t cs, e911_origin_t origin, e911_source_t *source);
+
+/* Until when a record fetched at now is fresh: max_age when the record
+ * gives one (0: never fresh), else cache_ttl. */
+int64_t e911_fresh_until(const e911_record_t *rec, int64_t now, int cache_ttl);
 
 /* e911_check() results */
 #define E911_CHECK_OK 1
