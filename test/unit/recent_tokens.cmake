@@ -4,3 +4,5 @@
 
 e911_unit_test(test_recent unit/test_recent.c)
 e911_unit_test(test_tokens unit/test_tokens.c)
+# ... and the expiring table both are built on (core/e911_ttl_table.c).
+e911_unit_test(test_ttl_table unit/test_ttl_table.c)

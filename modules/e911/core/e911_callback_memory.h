@@ -11,16 +11,16 @@
  * SP-35/SP-40: 30 minutes), so that a call *to* such a number can be
  * recognised as a likely PSAP callback and let through DND and forwarding.
  *
- * - A table in shared memory (e911_shm.h), sized once: max_entries entries
- *   allocated up front, a hash index over them, one lock. Every function
- *   takes and releases the lock itself; none returns with it held.
+ * - A table in shared memory (the module's one expiring table,
+ *   e911_ttl_table.c): a hash index keyed with a secret, one lock. Every
+ *   function takes and releases the lock itself; none returns with it held.
  * - Numbers are compared as digit strings (e911_recent_normalize()):
  *   "+13125550100", "13125550100", "3125550100", "tel:+1-312-555-0100" and
  *   "sip:+13125550100@host;user=phone" are all the same number.
- * - Bounded: when the table is full, a put drops the oldest entry (the one
- *   put longest ago; with one retention time for every caller that is also
- *   the first to expire). Putting a number again renews it (the later
- *   expiry wins) and makes it the newest. Expired entries are dropped when
+ * - Bounded: when the table is full, a put drops the entry that expires
+ *   first (with one retention time for every caller, the one put longest
+ *   ago). Putting a number again renews it (the later expiry wins) and
+ *   places it after every entry expiring no later. Expired entries are dropped when
  *   a check meets them and by e911_recent_expire() (for a timer).
  * - Numbers of other countries in national format ("020 7946 0958") only
  *   match the same national format: without a country there is no safe
