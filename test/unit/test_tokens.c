@@ -443,7 +443,7 @@ static void test_out_of_shm(void **state)
 	e911_tokens_get_stats(t, &st);
 	assert_true(st.entries <= 4);
 	assert_true(st.evicted >= 16);
-	assert_int_equal(st.issue_failed, 0);
+	assert_int_equal(st.put_failed, 0);
 	assert_int_equal(
 			e911_token_get(t, first, E911_TOKEN_LEN, 0, buf, sizeof(buf), NULL),
 			E911_TOKEN_UNKNOWN);
@@ -454,7 +454,7 @@ static void test_out_of_shm(void **state)
 	e911_test_shm_limit(e911_test_shm_used());
 	assert_int_equal(e911_token_new(t, "k", 1, rec, 10, tok), -1);
 	e911_tokens_get_stats(t, &st);
-	assert_int_equal(st.issue_failed, 1);
+	assert_int_equal(st.put_failed, 1);
 	e911_test_shm_limit(E911_TEST_SHM_NOLIMIT);
 	e911_tokens_destroy(t);
 	assert_int_equal(e911_test_shm_allocs(), allocs);

@@ -22,30 +22,6 @@
 #include "e911_record.h"
 #include "e911_ttl_table.h"
 
-/* Narrows s[0..*n) to the user part of a tel:, sip: or sips: URI (up to
- * '@' or ';'); anything else is left as it is. */
-static const char *recent_user_part(const char *s, size_t *n)
-{
-	static const char *const schemes[] = {"tel:", "sip:", "sips:"};
-	size_t skip = 0;
-	size_t end;
-
-	for(size_t i = 0; i < 3; i++) {
-		size_t k = strlen(schemes[i]);
-
-		if(*n >= k && strncasecmp(s, schemes[i], k) == 0)
-			skip = k;
-	}
-	if(skip == 0)
-		return s;
-	for(end = skip; end < *n; end++) {
-		if(s[end] == '@' || s[end] == ';')
-			break;
-	}
-	*n = end - skip;
-	return s + skip;
-}
-
 int e911_recent_normalize(
 		const char *number, size_t len, char *out, size_t outlen)
 {
@@ -68,7 +44,7 @@ int e911_recent_normalize(
 	}
 	while(n > 0 && number[n - 1] == ' ')
 		n--;
-	s = recent_user_part(number, &n);
+	s = e911_number_user_part(number, &n);
 	if(n > 0 && s[0] == '+')
 		i = 1;
 	for(; i < n; i++) {

@@ -1176,7 +1176,7 @@ static int nanp_ok(const char *d)
 
 /* Narrows s[0..*n) to the number inside a tel: or sip:/sips: URI: the user
  * part, up to '@' or ';'. Plain numbers are left as they are. */
-static const char *e164_user_part(const char *s, size_t *n)
+const char *e911_number_user_part(const char *s, size_t *n)
 {
 	size_t skip = 0;
 	size_t end;
@@ -1213,7 +1213,7 @@ int e911_e164_normalize(const char *in, size_t len, char *out, size_t outlen)
 	}
 	while(len > 0 && in[len - 1] == ' ')
 		len--;
-	s = e164_user_part(in, &len);
+	s = e911_number_user_part(in, &len);
 	if(len > 0 && s[0] == '+') {
 		plus = 1;
 		i = 1;

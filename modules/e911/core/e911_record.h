@@ -182,6 +182,10 @@ e911_record_t *e911_record_parse_mapped(const char *json, size_t len,
  * Returns 0 when acceptable, -1 otherwise. */
 int e911_uri_check(const char *uri, size_t len);
 
+/* Narrows s[0..*n) to the number inside a tel: or sip:/sips: URI: the user
+ * part, up to '@' or ';'. Plain numbers are left as they are. */
+const char *e911_number_user_part(const char *s, size_t *n);
+
 /* Normalises a callback number to E.164 ("+" and 8..15 digits) into out
  * (at least 17 bytes). Accepts "+1 (312) 555-0100", "tel:+13125550100",
  * "sip:+13125550100@host", and 10-digit NANP numbers (prefixed with +1).

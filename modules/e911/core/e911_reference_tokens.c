@@ -201,12 +201,5 @@ uint32_t e911_tokens_purge(e911_tokens_t *t, int64_t now)
 
 void e911_tokens_get_stats(e911_tokens_t *t, e911_tokens_stats_t *st)
 {
-	e911_ttl_stats_t s;
-
-	e911_ttl_get_stats((e911_ttl_table_t *)t, &s);
-	st->entries = s.entries;
-	st->bytes = s.bytes;
-	st->evicted = s.evicted;
-	st->expired = s.expired;
-	st->issue_failed = s.put_failed;
+	e911_ttl_get_stats((e911_ttl_table_t *)t, st);
 }

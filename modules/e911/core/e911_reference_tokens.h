@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "e911_record.h"
+#include "e911_ttl_table.h"
 
 #define E911_TOKEN_LEN 32  /* hex characters of a token */
 #define E911_TOKEN_SIZE 33 /* a token and its NUL */
@@ -49,14 +50,8 @@
 
 typedef struct e911_tokens e911_tokens_t;
 
-typedef struct e911_tokens_stats
-{
-	uint64_t entries;
-	uint64_t bytes;		   /* shared memory held by entries */
-	uint64_t evicted;	   /* removed to make room */
-	uint64_t expired;	   /* removed because they expired */
-	uint64_t issue_failed; /* e911_token_new() that found no memory */
-} e911_tokens_stats_t;
+/* the counters of the table (issue failures: put_failed) */
+typedef e911_ttl_stats_t e911_tokens_stats_t;
 
 /* Creates a table in shared memory for up to max_entries tokens and
  * max_bytes bytes of entries (0 = no byte bound). Returns NULL on error
