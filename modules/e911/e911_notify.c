@@ -199,6 +199,18 @@ static int message_text(json_t *facts, char *buf, size_t size)
 			addr ? addr : "none (routed to the fallback)", cid ? cid : "?");
 }
 
+/* Queues n (NULL: it could not be made) and counts the outcome. */
+static void push_or_drop(note_t *n, int *queued, int *dropped)
+{
+	if(n && queue_push(n, 1) == 0) {
+		(*queued)++;
+		return;
+	}
+	if(n)
+		shm_free(n);
+	(*dropped)++;
+}
+
 int e911_notify_call(sip_msg_t *msg)
 {
 	char text[2048];
@@ -228,26 +240,14 @@ int e911_notify_call(sip_msg_t *msg)
 		json = json_dumps(facts, JSON_COMPACT);
 		n = json ? note_new(KIND_HOOK, json, strlen(json)) : NULL;
 		free(json);
-		if(n && queue_push(n, 1) == 0) {
-			queued++;
-		} else {
-			if(n)
-				shm_free(n);
-			dropped++;
-		}
+		push_or_drop(n, &queued, &dropped);
 	}
 	if(e911_notify_cfg.sip_uri[0]) {
 		tlen = message_text(facts, text, sizeof(text));
 		if(tlen >= (int)sizeof(text))
 			tlen = sizeof(text) - 1;
 		n = tlen > 0 ? note_new(KIND_SIP, text, tlen) : NULL;
-		if(n && queue_push(n, 1) == 0) {
-			queued++;
-		} else {
-			if(n)
-				shm_free(n);
-			dropped++;
-		}
+		push_or_drop(n, &queued, &dropped);
 	}
 	json_decref(facts);
 	if(queued)

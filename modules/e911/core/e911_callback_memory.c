@@ -74,13 +74,22 @@ void e911_recent_destroy(e911_recent_t *r)
 	e911_ttl_destroy((e911_ttl_table_t *)r);
 }
 
+/* The digits number is kept under (d: E911_RECENT_DIGITS_MAX + 1 bytes):
+ * their count, or -1 when r is NULL or number is not a phone number. */
+static int digits_of(e911_recent_t *r, const char *number, size_t len, char *d)
+{
+	if(r == NULL)
+		return -1;
+	return e911_recent_normalize(number, len, d, E911_RECENT_DIGITS_MAX + 1);
+}
+
 int e911_recent_put(
 		e911_recent_t *r, const char *number, size_t len, int64_t expires)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
-	int n;
+	int n = digits_of(r, number, len, d);
 
-	if(r == NULL || (n = e911_recent_normalize(number, len, d, sizeof(d))) < 0)
+	if(n < 0)
 		return -1;
 	return e911_ttl_put((e911_ttl_table_t *)r, d, (size_t)n, NULL, 0, expires,
 				   E911_TTL_KEEP_LATER)
@@ -93,9 +102,9 @@ int e911_recent_check(
 		e911_recent_t *r, const char *number, size_t len, int64_t now)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
-	int n;
+	int n = digits_of(r, number, len, d);
 
-	if(r == NULL || (n = e911_recent_normalize(number, len, d, sizeof(d))) < 0)
+	if(n < 0)
 		return -1;
 	return e911_ttl_live((e911_ttl_table_t *)r, d, (size_t)n, now);
 }
@@ -103,9 +112,9 @@ int e911_recent_check(
 int e911_recent_remove(e911_recent_t *r, const char *number, size_t len)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
-	int n;
+	int n = digits_of(r, number, len, d);
 
-	if(r == NULL || (n = e911_recent_normalize(number, len, d, sizeof(d))) < 0)
+	if(n < 0)
 		return -1;
 	return e911_ttl_remove((e911_ttl_table_t *)r, d, (size_t)n);
 }
