@@ -64,7 +64,7 @@ int e911_is_psap_callback(sip_msg_t *msg)
 		return -1;
 	if(parse_headers(msg, HDR_EOH_F, 0) == 0) {
 		for(hf = msg->headers; hf; hf = hf->next) {
-			if(hf->name.len != 8 || strncasecmp(hf->name.s, "Priority", 8))
+			if(hf->type != HDR_PRIORITY_T)
 				continue;
 			body = hf->body;
 			trim(&body);

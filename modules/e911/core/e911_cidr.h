@@ -10,7 +10,10 @@
  * A location record may carry the networks its device was registered from
  * (IPv4 and IPv6 CIDR prefixes). A REGISTER from an address outside all of
  * them suggests the device moved, so the user should confirm the location.
- * Part of the module's pure core: no Kamailio headers.
+ * Part of the module's pure core: no Kamailio headers. (Kamailio's core has
+ * network matching - ip_addr.h, the permissions module's address trees -
+ * but the core is plain C so the record parser that validates `networks`
+ * is unit-tested and fuzzed without Kamailio; inet_pton does the parsing.)
  */
 
 #ifndef E911_NET_H
