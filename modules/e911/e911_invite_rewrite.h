@@ -6,8 +6,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#ifndef E911_SIP_H
-#define E911_SIP_H
+#ifndef E911_INVITE_REWRITE_H
+#define E911_INVITE_REWRITE_H
 
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"

@@ -13,8 +13,8 @@
  * message it was made for, so $e911(...) and e911_route() read it.
  */
 
-#ifndef E911_LOCATE_H
-#define E911_LOCATE_H
+#ifndef E911_LOOKUP_H
+#define E911_LOOKUP_H
 
 #include <stdint.h>
 

@@ -7,8 +7,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
-#ifndef E911_ASYNC_H
-#define E911_ASYNC_H
+#ifndef E911_LOOKUP_ASYNC_H
+#define E911_LOOKUP_ASYNC_H
 
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"

@@ -20,7 +20,7 @@
 e911_psap_callback_cfg_t e911_psap_callback_cfg = {
 		.window = 1800, .max = 10000};
 
-static e911_recent_t *recent = NULL;
+static e911_recent_callers_t *recent = NULL;
 
 int e911_psap_callback_init(void)
 {
@@ -29,7 +29,7 @@ int e911_psap_callback_init(void)
 			   "positive\n");
 		return -1;
 	}
-	recent = e911_recent_new(e911_psap_callback_cfg.max);
+	recent = e911_recent_callers_new(e911_psap_callback_cfg.max);
 	if(recent == NULL) {
 		LM_ERR("e911: cannot create the PSAP callback table\n");
 		return -1;
@@ -40,14 +40,14 @@ int e911_psap_callback_init(void)
 void e911_psap_callback_expire(int64_t now)
 {
 	if(recent)
-		e911_recent_expire(recent, now);
+		e911_recent_callers_expire(recent, now);
 }
 
 void e911_callback_remember(const char *number, int len)
 {
 	if(recent == NULL || number == NULL || len <= 0)
 		return;
-	if(e911_recent_put(recent, number, len,
+	if(e911_recent_callers_put(recent, number, len,
 			   (int64_t)time(NULL) + e911_psap_callback_cfg.window)
 			< 0)
 		LM_DBG("e911: callback number not remembered\n");
@@ -77,7 +77,8 @@ int e911_is_psap_callback(sip_msg_t *msg)
 				   : &msg->first_line.u.request.uri;
 	if(parse_uri(ruri->s, ruri->len, &u) < 0 || u.user.len <= 0)
 		return -1;
-	return e911_recent_check(recent, u.user.s, u.user.len, (int64_t)time(NULL))
+	return e911_recent_callers_check(
+				   recent, u.user.s, u.user.len, (int64_t)time(NULL))
 						   == 1
 				   ? 1
 				   : -1;

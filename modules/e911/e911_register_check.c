@@ -46,7 +46,8 @@ int e911_register_check(sip_msg_t *msg, str *key)
 	nets = e911_rec_get(loc->rec, E911_F_NETWORKS);
 	if(nets) {
 		ip = ip_addr2a(&msg->rcv.src_ip);
-		last_check.moved = e911_net_contains(nets, ip, strlen(ip)) == 1 ? 0 : 1;
+		last_check.moved =
+				e911_cidr_contains(nets, ip, strlen(ip)) == 1 ? 0 : 1;
 	}
 	return rc;
 }

@@ -206,7 +206,7 @@ static void check_extra_fields(const e911_record_t *rec)
 	}
 	v = e911_rec_get(rec, E911_F_NETWORKS);
 	if(v != NULL)
-		FZ_ASSERT(e911_net_list_check(v, err, sizeof(err)) >= 1,
+		FZ_ASSERT(e911_cidr_list_check(v, err, sizeof(err)) >= 1,
 				"networks is not a list of prefixes");
 	v = e911_rec_get(rec, E911_F_MOBILITY);
 	if(v == NULL)

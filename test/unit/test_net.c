@@ -25,7 +25,7 @@ static void test_cases(void **state)
 		if(line[0] == '#' || line[0] == '\n')
 			continue;
 		assert_int_equal(sscanf(line, "%255s %127s %d", list, addr, &want), 3);
-		got = e911_net_contains(list, addr, strlen(addr));
+		got = e911_cidr_contains(list, addr, strlen(addr));
 		if(got != want)
 			fail_msg("'%s' contains '%s': %d, expected %d", list, addr, got,
 					want);
@@ -39,13 +39,13 @@ static void test_list_check(void **state)
 {
 	char err[128];
 
-	assert_int_equal(e911_net_list_check(
+	assert_int_equal(e911_cidr_list_check(
 							 "192.0.2.0/24, 2001:db8::/32", err, sizeof(err)),
 			2);
-	assert_int_equal(e911_net_list_check("", err, sizeof(err)), 0);
-	assert_int_equal(e911_net_list_check(NULL, err, sizeof(err)), 0);
+	assert_int_equal(e911_cidr_list_check("", err, sizeof(err)), 0);
+	assert_int_equal(e911_cidr_list_check(NULL, err, sizeof(err)), 0);
 	assert_int_equal(
-			e911_net_list_check("192.0.2.0/24,bogus", err, sizeof(err)), -1);
+			e911_cidr_list_check("192.0.2.0/24,bogus", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "network 2"));
 }
 

@@ -84,7 +84,7 @@ static void test_normalize(void **state)
 			continue;
 		if(split(line, f) != 2)
 			fail_msg("normalize.txt: malformed line");
-		rc = e911_recent_normalize(f[1], strlen(f[1]), out, sizeof(out));
+		rc = e911_recent_callers_normalize(f[1], strlen(f[1]), out, sizeof(out));
 		if(strcmp(f[0], "-") == 0) {
 			if(rc != -1)
 				fail_msg(
@@ -101,10 +101,10 @@ static void test_normalize(void **state)
 	assert_true(count >= 20);
 	/* controls, a short buffer, NULL, the length honoured */
 	assert_int_equal(
-			e911_recent_normalize("+1312555\r\n0100", 15, out, 16), -1);
-	assert_int_equal(e911_recent_normalize("+13125550100", 12, out, 15), -1);
-	assert_int_equal(e911_recent_normalize(NULL, 0, out, 16), -1);
-	assert_int_equal(e911_recent_normalize("4100x", 4, out, 16), 4);
+			e911_recent_callers_normalize("+1312555\r\n0100", 15, out, 16), -1);
+	assert_int_equal(e911_recent_callers_normalize("+13125550100", 12, out, 15), -1);
+	assert_int_equal(e911_recent_callers_normalize(NULL, 0, out, 16), -1);
+	assert_int_equal(e911_recent_callers_normalize("4100x", 4, out, 16), 4);
 	assert_string_equal(out, "4100");
 }
 
@@ -112,7 +112,7 @@ static void test_scenario(void **state)
 {
 	const data_case_t *c = *state;
 	size_t allocs = e911_test_shm_allocs();
-	e911_recent_t *r = NULL;
+	e911_recent_callers_t *r = NULL;
 	char line[512];
 	char *f[MAXF];
 	int lineno = 0;
@@ -130,23 +130,23 @@ static void test_scenario(void **state)
 		n = split(line, f);
 		want = atoll(f[n - 1]);
 		if(strcmp(f[0], "new") == 0 && n == 2) {
-			e911_recent_destroy(r);
-			r = e911_recent_new((uint32_t)atol(f[1]));
+			e911_recent_callers_destroy(r);
+			r = e911_recent_callers_new((uint32_t)atol(f[1]));
 			assert_non_null(r);
 			continue;
 		}
 		if(r == NULL)
 			fail_msg("%s:%d: no table yet", c->path, lineno);
 		if(strcmp(f[0], "put") == 0 && n == 4)
-			got = e911_recent_put(r, f[1], strlen(f[1]), atoll(f[2]));
+			got = e911_recent_callers_put(r, f[1], strlen(f[1]), atoll(f[2]));
 		else if(strcmp(f[0], "check") == 0 && n == 4)
-			got = e911_recent_check(r, f[1], strlen(f[1]), atoll(f[2]));
+			got = e911_recent_callers_check(r, f[1], strlen(f[1]), atoll(f[2]));
 		else if(strcmp(f[0], "remove") == 0 && n == 3)
-			got = e911_recent_remove(r, f[1], strlen(f[1]));
+			got = e911_recent_callers_remove(r, f[1], strlen(f[1]));
 		else if(strcmp(f[0], "expire") == 0 && n == 3)
-			got = e911_recent_expire(r, atoll(f[1]));
+			got = e911_recent_callers_expire(r, atoll(f[1]));
 		else if(strcmp(f[0], "count") == 0 && n == 2)
-			got = e911_recent_count(r);
+			got = e911_recent_callers_count(r);
 		else
 			fail_msg("%s:%d: unknown operation", c->path, lineno);
 		if(got != want)
@@ -154,7 +154,7 @@ static void test_scenario(void **state)
 					f[0], got, want);
 	}
 	fclose(fp);
-	e911_recent_destroy(r);
+	e911_recent_callers_destroy(r);
 	assert_int_equal(e911_test_shm_allocs(), allocs);
 	assert_int_equal(e911_test_locks_held(), 0);
 }
@@ -212,35 +212,35 @@ static void number(char *buf, size_t size, unsigned i)
 static void test_bounds(void **state)
 {
 	size_t allocs = e911_test_shm_allocs();
-	e911_recent_t *r;
+	e911_recent_callers_t *r;
 	char num[32];
 
-	assert_null(e911_recent_new(0));
-	assert_null(e911_recent_new(E911_RECENT_MAX_ENTRIES + 1));
-	e911_recent_destroy(NULL);
-	assert_int_equal(e911_recent_put(NULL, "911", 3, 1), -1);
-	assert_int_equal(e911_recent_check(NULL, "911", 3, 1), -1);
-	assert_int_equal(e911_recent_remove(NULL, "911", 3), -1);
-	assert_int_equal(e911_recent_expire(NULL, 1), 0);
-	assert_int_equal(e911_recent_count(NULL), 0);
+	assert_null(e911_recent_callers_new(0));
+	assert_null(e911_recent_callers_new(E911_RECENT_MAX_ENTRIES + 1));
+	e911_recent_callers_destroy(NULL);
+	assert_int_equal(e911_recent_callers_put(NULL, "911", 3, 1), -1);
+	assert_int_equal(e911_recent_callers_check(NULL, "911", 3, 1), -1);
+	assert_int_equal(e911_recent_callers_remove(NULL, "911", 3), -1);
+	assert_int_equal(e911_recent_callers_expire(NULL, 1), 0);
+	assert_int_equal(e911_recent_callers_count(NULL), 0);
 
 	/* one entry: each put replaces the previous number */
-	r = e911_recent_new(1);
+	r = e911_recent_callers_new(1);
 	assert_non_null(r);
 	for(unsigned i = 0; i < 100; i++) {
 		number(num, sizeof(num), i);
-		assert_int_equal(e911_recent_put(r, num, strlen(num), 10), 0);
-		assert_int_equal(e911_recent_count(r), 1);
-		assert_int_equal(e911_recent_check(r, num, strlen(num), 0), 1);
+		assert_int_equal(e911_recent_callers_put(r, num, strlen(num), 10), 0);
+		assert_int_equal(e911_recent_callers_count(r), 1);
+		assert_int_equal(e911_recent_callers_check(r, num, strlen(num), 0), 1);
 	}
 	number(num, sizeof(num), 98);
-	assert_int_equal(e911_recent_check(r, num, strlen(num), 0), 0);
-	e911_recent_destroy(r);
+	assert_int_equal(e911_recent_callers_check(r, num, strlen(num), 0), 0);
+	e911_recent_callers_destroy(r);
 	assert_int_equal(e911_test_shm_allocs(), allocs);
 
 	/* out of shared memory */
 	e911_test_shm_limit(e911_test_shm_used() + 1024);
-	assert_null(e911_recent_new(1000));
+	assert_null(e911_recent_callers_new(1000));
 	e911_test_shm_limit(E911_TEST_SHM_NOLIMIT);
 	assert_int_equal(e911_test_shm_allocs(), allocs);
 }
@@ -249,7 +249,7 @@ static void test_bounds(void **state)
 static void test_full_cycles(void **state)
 {
 	const uint32_t max = 500;
-	e911_recent_t *r = e911_recent_new(max);
+	e911_recent_callers_t *r = e911_recent_callers_new(max);
 	char num[32];
 
 	assert_non_null(r);
@@ -257,26 +257,26 @@ static void test_full_cycles(void **state)
 		for(unsigned i = 0; i < 3 * max; i++) {
 			number(num, sizeof(num), round * 10000 + i);
 			assert_int_equal(
-					e911_recent_put(r, num, strlen(num), 100 + round), 0);
+					e911_recent_callers_put(r, num, strlen(num), 100 + round), 0);
 		}
-		assert_int_equal(e911_recent_count(r), max);
+		assert_int_equal(e911_recent_callers_count(r), max);
 		/* the newest max survive, the others were evicted oldest first */
 		for(unsigned i = 0; i < 3 * max; i++) {
 			number(num, sizeof(num), round * 10000 + i);
-			assert_int_equal(e911_recent_check(r, num, strlen(num), 0),
+			assert_int_equal(e911_recent_callers_check(r, num, strlen(num), 0),
 					i >= 2 * max ? 1 : 0);
 		}
-		assert_int_equal(e911_recent_expire(r, 100 + round), max);
-		assert_int_equal(e911_recent_count(r), 0);
+		assert_int_equal(e911_recent_callers_expire(r, 100 + round), max);
+		assert_int_equal(e911_recent_callers_count(r), 0);
 	}
-	e911_recent_destroy(r);
+	e911_recent_callers_destroy(r);
 	assert_int_equal(e911_test_shm_check(), 0);
 }
 
 /* A number put by one process is seen by another. */
 static void test_across_processes(void **state)
 {
-	e911_recent_t *r = e911_recent_new(64);
+	e911_recent_callers_t *r = e911_recent_callers_new(64);
 	char num[32];
 	pid_t pid;
 	int status;
@@ -289,7 +289,7 @@ static void test_across_processes(void **state)
 
 		for(unsigned i = 0; i < 50; i++) {
 			number(num, sizeof(num), i);
-			bad += e911_recent_put(r, num, strlen(num), 1000) != 0;
+			bad += e911_recent_callers_put(r, num, strlen(num), 1000) != 0;
 		}
 		_exit(bad == 0 ? 0 : 1);
 	}
@@ -297,10 +297,10 @@ static void test_across_processes(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for(unsigned i = 0; i < 50; i++) {
 		snprintf(num, sizeof(num), "tel:+1-312-%07u", i);
-		assert_int_equal(e911_recent_check(r, num, strlen(num), 999), 1);
+		assert_int_equal(e911_recent_callers_check(r, num, strlen(num), 999), 1);
 	}
-	assert_int_equal(e911_recent_count(r), 50);
-	e911_recent_destroy(r);
+	assert_int_equal(e911_recent_callers_count(r), 50);
+	e911_recent_callers_destroy(r);
 }
 
 #define MP_PROCS 4
@@ -319,7 +319,7 @@ static double elapsed(const struct timespec *t0)
 
 /* One hammering process: random puts, checks, removes and expiries in
  * every spelling; returns the number of contract violations seen. */
-static int mp_child(e911_recent_t *r, int64_t *clock, unsigned id)
+static int mp_child(e911_recent_callers_t *r, int64_t *clock, unsigned id)
 {
 	unsigned seed = 0x9e3779b9u * (id + 1);
 	struct timespec t0;
@@ -348,21 +348,21 @@ static int mp_child(e911_recent_t *r, int64_t *clock, unsigned id)
 				break;
 		}
 		if(op < 40) {
-			rc = e911_recent_put(
+			rc = e911_recent_callers_put(
 					r, num, strlen(num), now + 1 + rand_r(&seed) % 20);
 			bad += rc != 0;
 		} else if(op < 85) {
-			rc = e911_recent_check(r, num, strlen(num), now);
+			rc = e911_recent_callers_check(r, num, strlen(num), now);
 			bad += rc != 0 && rc != 1;
 		} else if(op < 95) {
-			rc = e911_recent_remove(r, num, strlen(num));
+			rc = e911_recent_callers_remove(r, num, strlen(num));
 			bad += rc != 0 && rc != 1;
 		} else if(op < 97) {
-			e911_recent_expire(r, now);
+			e911_recent_callers_expire(r, now);
 		} else {
 			__atomic_add_fetch(clock, 1, __ATOMIC_RELAXED);
 		}
-		bad += e911_recent_count(r) > MP_MAX;
+		bad += e911_recent_callers_count(r) > MP_MAX;
 	}
 	if(bad)
 		fprintf(stderr, "child %u: %d violations after %ld ops\n", id, bad,
@@ -373,7 +373,7 @@ static int mp_child(e911_recent_t *r, int64_t *clock, unsigned id)
 static void test_concurrency(void **state)
 {
 	size_t allocs = e911_test_shm_allocs();
-	e911_recent_t *r = e911_recent_new(MP_MAX);
+	e911_recent_callers_t *r = e911_recent_callers_new(MP_MAX);
 	int64_t *clock = e911_shm_malloc(sizeof(*clock));
 	pid_t pid[MP_PROCS];
 	char num[32];
@@ -395,23 +395,23 @@ static void test_concurrency(void **state)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	assert_int_equal(e911_test_locks_held(), 0);
-	assert_true(e911_recent_count(r) <= MP_MAX);
+	assert_true(e911_recent_callers_count(r) <= MP_MAX);
 	/* the structure survived: everything expires, and then exactly
 	 * MP_MAX new numbers fit and are all found */
-	held = e911_recent_count(r);
-	assert_int_equal(e911_recent_expire(r, INT64_MAX), held);
-	assert_int_equal(e911_recent_count(r), 0);
+	held = e911_recent_callers_count(r);
+	assert_int_equal(e911_recent_callers_expire(r, INT64_MAX), held);
+	assert_int_equal(e911_recent_callers_count(r), 0);
 	for(unsigned i = 0; i < MP_MAX; i++) {
 		number(num, sizeof(num), 5000 + i);
-		assert_int_equal(e911_recent_put(r, num, strlen(num), 10), 0);
+		assert_int_equal(e911_recent_callers_put(r, num, strlen(num), 10), 0);
 	}
-	assert_int_equal(e911_recent_count(r), MP_MAX);
+	assert_int_equal(e911_recent_callers_count(r), MP_MAX);
 	for(unsigned i = 0; i < MP_MAX; i++) {
 		number(num, sizeof(num), 5000 + i);
-		assert_int_equal(e911_recent_check(r, num, strlen(num), 0), 1);
+		assert_int_equal(e911_recent_callers_check(r, num, strlen(num), 0), 1);
 	}
 	e911_shm_free(clock);
-	e911_recent_destroy(r);
+	e911_recent_callers_destroy(r);
 	assert_int_equal(e911_test_shm_allocs(), allocs);
 	assert_int_equal(e911_test_shm_check(), 0);
 }

@@ -22,7 +22,7 @@
 #include "e911_record.h"
 #include "e911_ttl_table.h"
 
-int e911_recent_normalize(
+int e911_recent_callers_normalize(
 		const char *number, size_t len, char *out, size_t outlen)
 {
 	char e164[24];
@@ -62,29 +62,31 @@ int e911_recent_normalize(
 	return (int)nd;
 }
 
-e911_recent_t *e911_recent_new(uint32_t max_entries)
+e911_recent_callers_t *e911_recent_callers_new(uint32_t max_entries)
 {
 	if(max_entries == 0 || max_entries > E911_RECENT_MAX_ENTRIES)
 		return NULL;
-	return (e911_recent_t *)e911_ttl_new(max_entries, 0);
+	return (e911_recent_callers_t *)e911_ttl_new(max_entries, 0);
 }
 
-void e911_recent_destroy(e911_recent_t *r)
+void e911_recent_callers_destroy(e911_recent_callers_t *r)
 {
 	e911_ttl_destroy((e911_ttl_table_t *)r);
 }
 
 /* The digits number is kept under (d: E911_RECENT_DIGITS_MAX + 1 bytes):
  * their count, or -1 when r is NULL or number is not a phone number. */
-static int digits_of(e911_recent_t *r, const char *number, size_t len, char *d)
+static int digits_of(
+		e911_recent_callers_t *r, const char *number, size_t len, char *d)
 {
 	if(r == NULL)
 		return -1;
-	return e911_recent_normalize(number, len, d, E911_RECENT_DIGITS_MAX + 1);
+	return e911_recent_callers_normalize(
+			number, len, d, E911_RECENT_DIGITS_MAX + 1);
 }
 
-int e911_recent_put(
-		e911_recent_t *r, const char *number, size_t len, int64_t expires)
+int e911_recent_callers_put(e911_recent_callers_t *r, const char *number,
+		size_t len, int64_t expires)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
 	int n = digits_of(r, number, len, d);
@@ -98,8 +100,8 @@ int e911_recent_put(
 				   : -1;
 }
 
-int e911_recent_check(
-		e911_recent_t *r, const char *number, size_t len, int64_t now)
+int e911_recent_callers_check(
+		e911_recent_callers_t *r, const char *number, size_t len, int64_t now)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
 	int n = digits_of(r, number, len, d);
@@ -109,7 +111,8 @@ int e911_recent_check(
 	return e911_ttl_live((e911_ttl_table_t *)r, d, (size_t)n, now);
 }
 
-int e911_recent_remove(e911_recent_t *r, const char *number, size_t len)
+int e911_recent_callers_remove(
+		e911_recent_callers_t *r, const char *number, size_t len)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
 	int n = digits_of(r, number, len, d);
@@ -119,12 +122,12 @@ int e911_recent_remove(e911_recent_t *r, const char *number, size_t len)
 	return e911_ttl_remove((e911_ttl_table_t *)r, d, (size_t)n);
 }
 
-uint32_t e911_recent_expire(e911_recent_t *r, int64_t now)
+uint32_t e911_recent_callers_expire(e911_recent_callers_t *r, int64_t now)
 {
 	return e911_ttl_purge((e911_ttl_table_t *)r, now);
 }
 
-uint32_t e911_recent_count(e911_recent_t *r)
+uint32_t e911_recent_callers_count(e911_recent_callers_t *r)
 {
 	e911_ttl_stats_t st;
 

@@ -14,14 +14,14 @@
  * - A table in shared memory (the module's one expiring table,
  *   e911_ttl_table.c): a hash index keyed with a secret, one lock. Every
  *   function takes and releases the lock itself; none returns with it held.
- * - Numbers are compared as digit strings (e911_recent_normalize()):
+ * - Numbers are compared as digit strings (e911_recent_callers_normalize()):
  *   "+13125550100", "13125550100", "3125550100", "tel:+1-312-555-0100" and
  *   "sip:+13125550100@host;user=phone" are all the same number.
  * - Bounded: when the table is full, a put drops the entry that expires
  *   first (with one retention time for every caller, the one put longest
  *   ago). Putting a number again renews it (the later expiry wins) and
  *   places it after every entry expiring no later. Expired entries are dropped when
- *   a check meets them and by e911_recent_expire() (for a timer).
+ *   a check meets them and by e911_recent_callers_expire() (for a timer).
  * - Numbers of other countries in national format ("020 7946 0958") only
  *   match the same national format: without a country there is no safe
  *   way to turn them into E.164.
@@ -30,8 +30,8 @@
  * Part of the module's pure core: no Kamailio headers.
  */
 
-#ifndef E911_RECENT_H
-#define E911_RECENT_H
+#ifndef E911_CALLBACK_MEMORY_H
+#define E911_CALLBACK_MEMORY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -39,14 +39,14 @@
 #define E911_RECENT_DIGITS_MAX 15 /* E.164: at most 15 digits */
 #define E911_RECENT_MAX_ENTRIES (1u << 22)
 
-typedef struct e911_recent e911_recent_t;
+typedef struct e911_recent_callers e911_recent_callers_t;
 
 /* Creates a table in shared memory for up to max_entries numbers
  * (1..E911_RECENT_MAX_ENTRIES). Returns NULL on error. */
-e911_recent_t *e911_recent_new(uint32_t max_entries);
+e911_recent_callers_t *e911_recent_callers_new(uint32_t max_entries);
 
 /* Frees the table; no process may use it after. NULL is ignored. */
-void e911_recent_destroy(e911_recent_t *r);
+void e911_recent_callers_destroy(e911_recent_callers_t *r);
 
 /* Normalises a number to the digits it is compared by, into out (at least
  * E911_RECENT_DIGITS_MAX + 1 bytes): the user part of a tel:, sip: or
@@ -55,28 +55,29 @@ void e911_recent_destroy(e911_recent_t *r);
  * ' ', '-', '.', '(', ')' and one leading '+' are removed, when 1..15
  * digits remain. Returns the number of digits, or -1 for a value that is
  * not a phone number. */
-int e911_recent_normalize(
+int e911_recent_callers_normalize(
 		const char *number, size_t len, char *out, size_t outlen);
 
 /* Remembers number until expires. Returns 0, or -1 when the number is
  * unusable or r is NULL. */
-int e911_recent_put(
-		e911_recent_t *r, const char *number, size_t len, int64_t expires);
+int e911_recent_callers_put(e911_recent_callers_t *r, const char *number,
+		size_t len, int64_t expires);
 
 /* Whether number was put and its entry is live at now (now < expires).
  * An expired entry met on the way is removed. Returns 1 live, 0 not, -1
  * when the number is unusable or r is NULL. */
-int e911_recent_check(
-		e911_recent_t *r, const char *number, size_t len, int64_t now);
+int e911_recent_callers_check(
+		e911_recent_callers_t *r, const char *number, size_t len, int64_t now);
 
 /* Removes number. Returns 1 when it was there, 0 when not, -1 when the
  * number is unusable or r is NULL. */
-int e911_recent_remove(e911_recent_t *r, const char *number, size_t len);
+int e911_recent_callers_remove(
+		e911_recent_callers_t *r, const char *number, size_t len);
 
 /* Drops every entry expired at now. Returns how many were dropped. */
-uint32_t e911_recent_expire(e911_recent_t *r, int64_t now);
+uint32_t e911_recent_callers_expire(e911_recent_callers_t *r, int64_t now);
 
 /* Number of entries held (expired ones not yet dropped included). */
-uint32_t e911_recent_count(e911_recent_t *r);
+uint32_t e911_recent_callers_count(e911_recent_callers_t *r);
 
 #endif

@@ -149,7 +149,7 @@ static int check_item(const char *s, size_t len, void *arg)
 	return 0;
 }
 
-int e911_net_list_check(const char *list, char *err, size_t errlen)
+int e911_cidr_list_check(const char *list, char *err, size_t errlen)
 {
 	check_ctx_t c = {0, err, errlen};
 
@@ -176,7 +176,7 @@ static int match_item(const char *s, size_t len, void *arg)
 	return prefix_match(&p, bits, &m->addr) ? 1 : 0;
 }
 
-int e911_net_contains(const char *list, const char *addr, size_t alen)
+int e911_cidr_contains(const char *list, const char *addr, size_t alen)
 {
 	match_ctx_t m;
 

@@ -33,7 +33,7 @@ int e911_dispatchable(const e911_record_t *rec)
 	return E911_DISPATCHABLE;
 }
 
-const char *e911_dispatch_reason(int rc)
+const char *e911_dispatchable_reason(int rc)
 {
 	switch(rc) {
 		case E911_DISPATCHABLE:

@@ -16,8 +16,8 @@
  * Part of the module's pure core: no Kamailio headers.
  */
 
-#ifndef E911_DISPATCH_H
-#define E911_DISPATCH_H
+#ifndef E911_DISPATCHABLE_H
+#define E911_DISPATCHABLE_H
 
 #include "e911_record.h"
 
@@ -32,6 +32,6 @@ int e911_dispatchable(const e911_record_t *rec);
 
 /* A short text for a e911_dispatchable() result ("ok", "not validated",
  * "no street address", "floor missing", "unit missing"). */
-const char *e911_dispatch_reason(int rc);
+const char *e911_dispatchable_reason(int rc);
 
 #endif

@@ -98,7 +98,7 @@ int e911_check_verdict(
 		return E911_CHECK_UNAVAILABLE;
 	}
 	rc = e911_dispatchable(rec);
-	*reason = e911_dispatch_reason(rc);
+	*reason = e911_dispatchable_reason(rc);
 	return rc == E911_DISPATCHABLE ? E911_CHECK_OK
 								   : E911_CHECK_NOT_DISPATCHABLE;
 }

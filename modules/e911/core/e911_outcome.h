@@ -73,7 +73,7 @@ int e911_check_needs_refetch(
 		int status, e911_source_t source, const e911_record_t *rec);
 
 /* The verdict of a REGISTER check on the final outcome: E911_CHECK_*, with
- * *reason ("missing", "unavailable", or e911_dispatch_reason()'s text). */
+ * *reason ("missing", "unavailable", or e911_dispatchable_reason()'s text). */
 int e911_check_verdict(
 		int status, const e911_record_t *rec, const char **reason);
 

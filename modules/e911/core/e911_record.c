@@ -636,7 +636,7 @@ static int parse_networks(rec_builder_t *b, const json_t *v)
 			return rec_fail(b, "networks[%zu]: not a CIDR prefix", i);
 		memcpy(pfx, s, len);
 		pfx[len] = '\0';
-		if(e911_net_list_check(pfx, err, sizeof(err)) != 1)
+		if(e911_cidr_list_check(pfx, err, sizeof(err)) != 1)
 			return rec_fail(b, "networks[%zu]: not a CIDR prefix", i);
 		if(n + len + 1 > E911_VALUE_MAX)
 			return rec_fail(

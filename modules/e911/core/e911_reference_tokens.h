@@ -30,8 +30,8 @@
  * Part of the module's pure core: no Kamailio headers.
  */
 
-#ifndef E911_TOKENS_H
-#define E911_TOKENS_H
+#ifndef E911_REFERENCE_TOKENS_H
+#define E911_REFERENCE_TOKENS_H
 
 #include <stddef.h>
 #include <stdint.h>
