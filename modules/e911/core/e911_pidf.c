@@ -366,7 +366,9 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 }
 
 /* The address line: comma-separated parts of space-separated words,
- * truncated to the buffer on a UTF-8 character boundary. */
+ * truncated to the buffer on a UTF-8 character boundary. (Not the bounded
+ * writer of e911_text.h on purpose: a document or a header that does not fit
+ * must fail whole, a line for people and logs is better cut than absent.) */
 typedef struct line
 {
 	char *buf;
