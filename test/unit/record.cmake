@@ -1,14 +1,11 @@
 # Location records and PIDF-LO: cmocka tests driven by test/data/record and
-# test/data/pidf, and xmllint schema checks of the expected documents and of
-# the reference vectors (which in turn check the schema copy in test/xsd).
+# test/data/pidf; xmllint schema checks of the rendered documents
+# (unit.test_pidf.schema), of the expected documents and of the reference
+# vectors (which in turn check the schema copy in test/xsd).
 
 e911_unit_test(test_record unit/test_record.c)
 e911_unit_test(test_pidf unit/test_pidf.c)
-
-find_program(E911_XMLLINT xmllint)
-if(E911_XMLLINT)
-	target_compile_definitions(test_pidf PRIVATE E911_XMLLINT="${E911_XMLLINT}")
-endif()
+e911_unit_schema_test(test_pidf)
 
 set(_xsd ${CMAKE_CURRENT_SOURCE_DIR}/xsd)
 set(_vec ${E911_TEST_DATA}/pidf-vectors)

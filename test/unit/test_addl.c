@@ -3,11 +3,12 @@
  * (modules/e911/core/e911_additional_data.c).
  *
  * Data-driven (see test/data/addl/README.md): every case directory renders
- * its input.txt and must produce expected.xml exactly; the document is also
- * validated with xmllint against test/xsd/providerinfo.xsd or
- * serviceinfo.xsd (spawned as test_pidf.c does). Invalid cases must be
- * refused by the check with the expected reason and by the render with
- * E911_ADDL_EINVAL. Table tests cover the "buffer too small" contract (never
+ * its input.txt and must produce expected.xml exactly. Run with --schema
+ * (the ctest test unit.test_addl.schema, skipped without xmllint), it
+ * validates instead every case's document, and the largest blocks, with
+ * xmllint against test/xsd/providerinfo.xsd or serviceinfo.xsd. Invalid
+ * cases must be refused by the check with the expected reason and by the
+ * render with E911_ADDL_EINVAL. Table tests cover the "buffer too small" contract (never
  * a byte past size), the largest blocks, and that the schema check is not a
  * rubber stamp.
  *
@@ -20,12 +21,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "e911_additional_data.h"
 #include "testutil.h"
@@ -36,18 +34,10 @@
 #ifndef E911_TEST_XSD
 #error "E911_TEST_XSD must name the test/xsd directory"
 #endif
-#ifndef E911_XMLLINT
-#define E911_XMLLINT "/usr/bin/xmllint"
-#endif
 
 #define ADDL_DATA E911_TEST_DATA "/addl"
 #define PI_XSD E911_TEST_XSD "/providerinfo.xsd"
 #define SI_XSD E911_TEST_XSD "/serviceinfo.xsd"
-
-extern char **environ;
-
-/* Scratch directory for documents handed to xmllint. */
-static char tmpdir[64];
 
 typedef tu_case_t data_case_t;
 
@@ -59,60 +49,14 @@ typedef struct input
 	e911_svcinfo_t s;
 } input_t;
 
-static int have_xmllint(void)
-{
-	static int warned;
-
-	if(access(E911_XMLLINT, X_OK) == 0)
-		return 1;
-	if(!warned)
-		fprintf(stderr, "SKIP schema validation: xmllint not found at %s\n",
-				E911_XMLLINT);
-	warned = 1;
-	return 0;
-}
-
-/* Validates doc against xsd with xmllint. Returns its exit status. */
-static int xmllint_validate(const char *xsd, const char *name, const char *doc)
-{
-	char path[256];
-	char *argv[] = {(char *)"xmllint", (char *)"--noout", (char *)"--nonet",
-			(char *)"--schema", (char *)xsd, path, NULL};
-	pid_t pid;
-	int status;
-
-	snprintf(path, sizeof(path), "%s/%s.xml", tmpdir, name);
-	if(tu_write_file(path, doc, strlen(doc)) < 0)
-		fail_msg("cannot write %s", path);
-	if(posix_spawn(&pid, E911_XMLLINT, NULL, NULL, argv, environ) != 0)
-		fail_msg("cannot run %s", E911_XMLLINT);
-	if(waitpid(pid, &status, 0) != pid)
-		fail_msg("waitpid failed");
-	unlink(path);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-static void assert_schema_valid(
-		const char *xsd, const char *name, const char *doc)
-{
-	if(!have_xmllint())
-		return;
-	if(xmllint_validate(xsd, name, doc) != 0)
-		fail_msg("%s: rendered document does not validate:\n%s", name, doc);
-}
-
-/* Reads <dir>/input.txt into in. */
+/* Reads <case>/input.txt into in. */
 static void read_input(const data_case_t *c, input_t *in)
 {
-	char path[1200];
 	char *line;
 	char *next;
 
 	memset(in, 0, sizeof(*in));
-	snprintf(path, sizeof(path), "%s/input.txt", c->dir);
-	in->text = tu_read_file(path, NULL);
-	if(in->text == NULL)
-		fail_msg("cannot read %s", path);
+	in->text = tu_case_read(c, "input.txt", NULL);
 	for(line = in->text; line != NULL && *line != '\0'; line = next) {
 		char *eq;
 		const char **pp[] = {NULL, NULL};
@@ -163,7 +107,7 @@ static char *render(const data_case_t *c, const input_t *in, int *rc)
 	char *buf = malloc(E911_ADDL_MAX);
 
 	assert_non_null(buf);
-	if(is_provider(c->dir))
+	if(is_provider(c->path))
 		*rc = e911_providerinfo_render(&in->p, buf, E911_ADDL_MAX);
 	else
 		*rc = e911_serviceinfo_render(&in->s, buf, E911_ADDL_MAX);
@@ -182,8 +126,8 @@ static void test_valid_case(void **state)
 	int chk;
 
 	read_input(c, &in);
-	chk = is_provider(c->dir) ? e911_providerinfo_check(&in.p, err, 256)
-							  : e911_serviceinfo_check(&in.s, err, 256);
+	chk = is_provider(c->path) ? e911_providerinfo_check(&in.p, err, 256)
+							   : e911_serviceinfo_check(&in.s, err, 256);
 	if(chk != 0)
 		fail_msg("check failed: %s", err);
 	assert_string_equal(err, "");
@@ -192,21 +136,34 @@ static void test_valid_case(void **state)
 		fail_msg("render failed: %d", rc);
 	assert_int_equal((size_t)rc, strlen(doc));
 	if(getenv("E911_TEST_REGEN") != NULL) {
-		snprintf(path, sizeof(path), "%s/expected.xml", c->dir);
+		snprintf(path, sizeof(path), "%s/expected.xml", c->path);
 		tu_write_file(path, doc, strlen(doc));
 	}
-	snprintf(path, sizeof(path), "%s/expected.xml", c->dir);
-	want = tu_read_file(path, NULL);
-	if(want == NULL)
-		fail_msg("cannot read %s", path);
+	want = tu_case_read(c, "expected.xml", NULL);
 	assert_string_equal(doc, want);
 	for(const unsigned char *p = (const unsigned char *)doc; *p; p++) {
 		if((*p < 0x20 && *p != '\n') || *p == 0x7F)
 			fail_msg("control character at offset %zu",
 					(size_t)(p - (const unsigned char *)doc));
 	}
-	assert_schema_valid(is_provider(c->dir) ? PI_XSD : SI_XSD, c->name, doc);
 	free(want);
+	free(doc);
+	free(in.text);
+}
+
+/* The document a valid case renders is valid against its schema. */
+static void test_valid_case_schema(void **state)
+{
+	const data_case_t *c = *state;
+	input_t in;
+	char *doc;
+	int rc;
+
+	read_input(c, &in);
+	doc = render(c, &in, &rc);
+	assert_true(rc > 0);
+	tu_assert_schema_valid(
+			is_provider(c->path) ? PI_XSD : SI_XSD, c->name, doc);
 	free(doc);
 	free(in.text);
 }
@@ -215,7 +172,6 @@ static void test_invalid_case(void **state)
 {
 	const data_case_t *c = *state;
 	input_t in;
-	char path[1200];
 	char err[256];
 	char *want;
 	char *doc;
@@ -223,18 +179,12 @@ static void test_invalid_case(void **state)
 	int chk;
 
 	read_input(c, &in);
-	snprintf(path, sizeof(path), "%s/error.txt", c->dir);
-	want = tu_read_file(path, NULL);
-	if(want == NULL)
-		fail_msg("cannot read %s", path);
-	want[strcspn(want, "\r\n")] = '\0';
+	want = tu_case_line(c, "error.txt");
 	memset(err, 'x', sizeof(err));
-	chk = is_provider(c->dir) ? e911_providerinfo_check(&in.p, err, 256)
-							  : e911_serviceinfo_check(&in.s, err, 256);
+	chk = is_provider(c->path) ? e911_providerinfo_check(&in.p, err, 256)
+							   : e911_serviceinfo_check(&in.s, err, 256);
 	assert_int_equal(chk, -1);
-	assert_non_null(memchr(err, '\0', sizeof(err)));
-	if(strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	tu_assert_error(err, sizeof(err), want);
 	doc = render(c, &in, &rc);
 	assert_int_equal(rc, E911_ADDL_EINVAL);
 	assert_string_equal(doc, "");
@@ -295,8 +245,9 @@ static void test_buffer_too_small(void **state)
 }
 
 /* The largest blocks (every value at its longest, escaping to six bytes a
- * character, every list full) fit E911_ADDL_MAX and validate. */
-static void test_largest(void **state)
+ * character, every list full) fit E911_ADDL_MAX; with validate, they are
+ * valid against their schemas. */
+static void check_largest(int validate)
 {
 	char name[E911_ADDL_VALUE_MAX + 1];
 	char ref[E911_ADDL_VALUE_MAX + 1];
@@ -329,7 +280,8 @@ static void test_largest(void **state)
 					"x-abcdefgh-abcdefgh-abcdefgh-abcdefgh-abcdefgh-abcdefgh"};
 	n = e911_providerinfo_render(&p, buf, E911_ADDL_MAX);
 	assert_true(n > 0);
-	assert_schema_valid(PI_XSD, "largest-pi", buf);
+	if(validate)
+		tu_assert_schema_valid(PI_XSD, "largest-pi", buf);
 	for(int i = 0; i < E911_ADDL_LIST_MAX; i++) {
 		if(i > 0)
 			types[o++] = ',';
@@ -343,8 +295,19 @@ static void test_largest(void **state)
 			.mobility = "Nomadic"};
 	n = e911_serviceinfo_render(&s, buf, E911_ADDL_MAX);
 	assert_true(n > 0);
-	assert_schema_valid(SI_XSD, "largest-si", buf);
+	if(validate)
+		tu_assert_schema_valid(SI_XSD, "largest-si", buf);
 	free(buf);
+}
+
+static void test_largest(void **state)
+{
+	check_largest(0);
+}
+
+static void test_largest_schema(void **state)
+{
+	check_largest(1);
 }
 
 /* The schema check is not a rubber stamp: dropping a required element or
@@ -355,21 +318,19 @@ static void test_schema_check_works(void **state)
 	char *lang;
 	char *type;
 
-	if(!have_xmllint())
-		skip();
 	assert_true(e911_providerinfo_render(&tv5, buf, sizeof(buf)) > 0);
-	assert_int_equal(xmllint_validate(PI_XSD, "check-valid", buf), 0);
+	assert_int_equal(tu_xmllint(PI_XSD, "check-valid", buf), 0);
 	lang = strstr(buf, "  <pi:Language>");
 	assert_non_null(lang);
 	strcpy(lang, "</pi:EmergencyCallData.ProviderInfo>\n");
-	assert_int_not_equal(xmllint_validate(PI_XSD, "check-nolang", buf), 0);
+	assert_int_not_equal(tu_xmllint(PI_XSD, "check-nolang", buf), 0);
 
 	assert_true(e911_serviceinfo_render(&tv6, buf, sizeof(buf)) > 0);
 	type = strstr(buf, "<svc:ServiceType>");
 	assert_non_null(type);
 	memcpy(type, "<svc:ServiceTypo>", 17);
 	memcpy(strstr(type, "</svc:ServiceType>"), "</svc:ServiceTypo>", 18);
-	assert_int_not_equal(xmllint_validate(SI_XSD, "check-typo", buf), 0);
+	assert_int_not_equal(tu_xmllint(SI_XSD, "check-typo", buf), 0);
 }
 
 /* The test vectors' values render to documents equal to tv5 / tv6 up to
@@ -429,23 +390,17 @@ static void test_check_errors(void **state)
 	assert_string_equal(err, "");
 }
 
-int main(void)
+static int run_all_but_schema(void)
 {
 	const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_buffer_too_small),
 			cmocka_unit_test(test_largest),
-			cmocka_unit_test(test_schema_check_works),
 			cmocka_unit_test(test_vectors),
 			cmocka_unit_test(test_language_check),
 			cmocka_unit_test(test_check_errors),
 	};
 	int failed = 0;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/e911-addl-XXXXXX");
-	if(mkdtemp(tmpdir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
 	failed += tu_run_case_dirs(
 			"providerinfo", ADDL_DATA "/providerinfo", test_valid_case);
 	failed += tu_run_case_dirs(
@@ -455,6 +410,27 @@ int main(void)
 	failed += tu_run_case_dirs("serviceinfo_invalid",
 			ADDL_DATA "/serviceinfo-invalid", test_invalid_case);
 	failed += cmocka_run_group_tests_name("addl_api", tests, NULL, NULL);
-	rmdir(tmpdir);
-	return failed ? 1 : 0;
+	return failed;
+}
+
+static int run_schema_checks(void)
+{
+	const struct CMUnitTest tests[] = {
+			cmocka_unit_test(test_largest_schema),
+			cmocka_unit_test(test_schema_check_works),
+	};
+	int failed = 0;
+
+	failed += tu_run_case_dirs("providerinfo_schema", ADDL_DATA "/providerinfo",
+			test_valid_case_schema);
+	failed += tu_run_case_dirs("serviceinfo_schema", ADDL_DATA "/serviceinfo",
+			test_valid_case_schema);
+	failed += cmocka_run_group_tests_name("addl_schema", tests, NULL, NULL);
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	return tu_main_with_schema(
+			argc, argv, run_all_but_schema, run_schema_checks);
 }

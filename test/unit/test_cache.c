@@ -27,6 +27,7 @@
 #include "e911_cache.h"
 #include "e911_shm.h"
 #include "shm_test.h"
+#include "testutil.h"
 
 #define T_FAR 1000000000LL /* a time no test reaches */
 
@@ -738,15 +739,6 @@ static int cc_walk_cb(
 	return 0;
 }
 
-static double cc_elapsed(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec)
-		   + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* One child: a random mix of operations on shared keys of both caches;
  * every record copied out must be intact and every state must agree with
  * its times. Returns the number of violations. */
@@ -769,7 +761,7 @@ static int cc_child(e911_cache_t *const *caches, int64_t *clock, unsigned id)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for(ops = 0; ops < CC_MAX_OPS && bad == 0; ops++) {
-		if(ops % 256 == 0 && cc_elapsed(&t0) >= CC_SECONDS)
+		if(ops % 256 == 0 && tu_elapsed(&t0) >= CC_SECONDS)
 			break;
 		now = __atomic_load_n(clock, __ATOMIC_RELAXED);
 		c = caches[rand_r(&seed) % 2];

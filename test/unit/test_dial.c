@@ -14,13 +14,14 @@
 #include <cmocka.h>
 
 #include "e911_dialplan.h"
+#include "testutil.h"
 
 /* Runs every "<input> <class> [urn]" line of file against dp (or, with dp
  * NULL, against e911_urn_classify). */
 static void run_cases(const e911_dialplan_t *dp, const char *file)
 {
 	char path[1024];
-	char line[512];
+	char *line;
 	char in[256];
 	char urn[128];
 	int want;
@@ -28,14 +29,11 @@ static void run_cases(const e911_dialplan_t *dp, const char *file)
 	int n;
 	int count = 0;
 	const char *gurn;
-	FILE *f;
+	tu_lines_t l;
 
 	snprintf(path, sizeof(path), "%s/dial/%s", E911_TEST_DATA, file);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while(fgets(line, sizeof(line), f)) {
-		if(line[0] == '#' || line[0] == '\n')
-			continue;
+	tu_lines_open(&l, path);
+	while((line = tu_lines_next(&l)) != NULL) {
 		urn[0] = '\0';
 		n = sscanf(line, "%255s %d %127s", in, &want, urn);
 		assert_true(n >= 2);
@@ -52,7 +50,6 @@ static void run_cases(const e911_dialplan_t *dp, const char *file)
 					gurn ? gurn : "(none)", urn);
 		count++;
 	}
-	fclose(f);
 	assert_true(count > 5);
 }
 

@@ -46,17 +46,14 @@ typedef struct directives
 static void read_directives(const data_case_t *c, directives_t *d)
 {
 	char path[1200];
-	char line[512];
 	char arg[256];
-	FILE *f;
+	tu_lines_t l;
+	char *line;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(path, sizeof(path), "%s/cases.txt", c->dir);
-	f = fopen(path, "r");
-	if(f == NULL)
-		fail_msg("cannot read %s", path);
-	while(fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
+	snprintf(path, sizeof(path), "%s/cases.txt", c->path);
+	tu_lines_open(&l, path);
+	while((line = tu_lines_next(&l)) != NULL) {
 		if(line[0] != '@')
 			continue;
 		arg[0] = '\0';
@@ -66,13 +63,12 @@ static void read_directives(const data_case_t *c, directives_t *d)
 		} else if(strncmp(line, "@prefixes ", 10) == 0) {
 			snprintf(d->prefixes, sizeof(d->prefixes), "%s", line + 10);
 		} else if(sscanf(line, "@file %255s", arg) == 1) {
-			snprintf(d->file, sizeof(d->file), "%s/%s", c->dir, arg);
+			snprintf(d->file, sizeof(d->file), "%s/%s", c->path, arg);
 			d->has_file = 1;
 		} else {
-			fail_msg("%s: unknown directive %s", path, line);
+			fail_msg("%s:%d: unknown directive %s", path, l.lineno, line);
 		}
 	}
-	fclose(f);
 }
 
 static e911_dialplan_t *build(const directives_t *d, char *err, size_t errlen)
@@ -87,7 +83,7 @@ static void test_valid_case(void **state)
 	directives_t d;
 	char err[256];
 	char path[1200];
-	char line[512];
+	char *line;
 	char cc[16];
 	char in[64];
 	char urn[128];
@@ -97,35 +93,32 @@ static void test_valid_case(void **state)
 	int got;
 	int n;
 	int count = 0;
-	int lineno = 0;
-	FILE *f;
+	tu_lines_t l;
 
 	read_directives(c, &d);
 	dp = build(&d, err, sizeof(err));
 	if(dp == NULL)
 		fail_msg("plan rejected: %s", err);
-	snprintf(path, sizeof(path), "%s/cases.txt", c->dir);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	while(fgets(line, sizeof(line), f)) {
-		lineno++;
-		if(line[0] == '#' || line[0] == '@' || line[0] == '\n')
+	snprintf(path, sizeof(path), "%s/cases.txt", c->path);
+	tu_lines_open(&l, path);
+	while((line = tu_lines_next(&l)) != NULL) {
+		if(line[0] == '@')
 			continue;
 		urn[0] = '\0';
 		n = sscanf(line, "%15s %63s %d %127s", cc, in, &want, urn);
 		if(n < 3)
-			fail_msg("%s:%d: malformed case", path, lineno);
+			fail_msg("%s:%d: malformed case", path, l.lineno);
 		gurn = NULL;
 		got = e911_dial_classify_cc(
 				dp, strcmp(cc, "-") == 0 ? NULL : cc, in, strlen(in), &gurn);
 		if(got != want)
-			fail_msg("%s:%d: %s '%s' classified %d, expected %d", path, lineno,
-					cc, in, got, want);
+			fail_msg("%s:%d: %s '%s' classified %d, expected %d", path,
+					l.lineno, cc, in, got, want);
 		if(want == E911_DIAL_NONE && gurn != NULL)
-			fail_msg("%s:%d: URN set without a match", path, lineno);
+			fail_msg("%s:%d: URN set without a match", path, l.lineno);
 		if(urn[0] && (gurn == NULL || strcmp(gurn, urn) != 0))
-			fail_msg("%s:%d: %s '%s' URN %s, expected %s", path, lineno, cc, in,
-					gurn ? gurn : "(none)", urn);
+			fail_msg("%s:%d: %s '%s' URN %s, expected %s", path, l.lineno, cc,
+					in, gurn ? gurn : "(none)", urn);
 		/* no country and an empty country are the default country */
 		if(strcmp(cc, "-") == 0)
 			assert_int_equal(
@@ -136,7 +129,6 @@ static void test_valid_case(void **state)
 					e911_dial_classify(dp, in, strlen(in), NULL), want);
 		count++;
 	}
-	fclose(f);
 	assert_true(count >= 5);
 	e911_dialplan_free(dp);
 }
@@ -146,23 +138,16 @@ static void test_invalid_case(void **state)
 	const data_case_t *c = *state;
 	directives_t d;
 	char err[256];
-	char path[1200];
 	char *want;
 	e911_dialplan_t *dp;
 
 	read_directives(c, &d);
-	snprintf(path, sizeof(path), "%s/error.txt", c->dir);
-	want = tu_read_file(path, NULL);
-	if(want == NULL)
-		fail_msg("cannot read %s", path);
-	want[strcspn(want, "\r\n")] = '\0';
+	want = tu_case_line(c, "error.txt");
 	memset(err, 'x', sizeof(err));
 	dp = build(&d, err, sizeof(err));
 	if(dp != NULL)
 		fail_msg("plan accepted");
-	assert_non_null(memchr(err, '\0', sizeof(err)));
-	if(strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	tu_assert_error(err, sizeof(err), want);
 	free(want);
 }
 

@@ -32,18 +32,6 @@
 
 typedef tu_case_t data_case_t;
 
-static char *case_read(const data_case_t *c, const char *file, size_t *len)
-{
-	char path[1200];
-	char *text;
-
-	snprintf(path, sizeof(path), "%s/%s", c->dir, file);
-	text = tu_read_file(path, len);
-	if(text == NULL)
-		fail_msg("cannot read %s", path);
-	return text;
-}
-
 static e911_fieldmap_t *map_ok(const char *spec)
 {
 	char err[256];
@@ -59,9 +47,9 @@ static void test_valid_case(void **state)
 	const data_case_t *c = *state;
 	size_t in_len;
 	size_t exp_len;
-	char *spec = case_read(c, "map.txt", NULL);
-	char *input = case_read(c, "input.json", &in_len);
-	char *expected = case_read(c, "expected.json", &exp_len);
+	char *spec = tu_case_read(c, "map.txt", NULL);
+	char *input = tu_case_read(c, "input.json", &in_len);
+	char *expected = tu_case_read(c, "expected.json", &exp_len);
 	e911_fieldmap_t *fm = map_ok(spec);
 	char err_m[256];
 	char err_v[256];
@@ -93,21 +81,18 @@ static void test_reject_case(void **state)
 {
 	const data_case_t *c = *state;
 	size_t in_len;
-	char *spec = case_read(c, "map.txt", NULL);
-	char *input = case_read(c, "input.json", &in_len);
-	char *want = case_read(c, "error.txt", NULL);
+	char *spec = tu_case_read(c, "map.txt", NULL);
+	char *input = tu_case_read(c, "input.json", &in_len);
+	char *want = tu_case_line(c, "error.txt");
 	e911_fieldmap_t *fm = map_ok(spec);
 	e911_record_t *rec;
 	char err[256];
 
-	want[strcspn(want, "\r\n")] = '\0';
 	memset(err, 'x', sizeof(err));
 	rec = e911_record_parse_mapped(input, in_len, fm, err, sizeof(err));
 	if(rec != NULL)
 		fail_msg("accepted: %s", e911_record_to_json(rec));
-	assert_non_null(memchr(err, '\0', sizeof(err)));
-	if(strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	tu_assert_error(err, sizeof(err), want);
 	if(strstr(err, "SECRET") != NULL)
 		fail_msg("error quotes the input: %s", err);
 	assert_null(e911_record_parse_mapped(input, in_len, fm, NULL, 0));
@@ -120,19 +105,16 @@ static void test_reject_case(void **state)
 static void test_invalid_case(void **state)
 {
 	const data_case_t *c = *state;
-	char *spec = case_read(c, "map.txt", NULL);
-	char *want = case_read(c, "error.txt", NULL);
+	char *spec = tu_case_read(c, "map.txt", NULL);
+	char *want = tu_case_line(c, "error.txt");
 	e911_fieldmap_t *fm;
 	char err[256];
 
-	want[strcspn(want, "\r\n")] = '\0';
 	memset(err, 'x', sizeof(err));
 	fm = e911_fieldmap_parse(spec, err, sizeof(err));
 	if(fm != NULL)
 		fail_msg("map accepted");
-	assert_non_null(memchr(err, '\0', sizeof(err)));
-	if(strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	tu_assert_error(err, sizeof(err), want);
 	assert_null(e911_fieldmap_parse(spec, NULL, 0));
 	free(want);
 	free(spec);

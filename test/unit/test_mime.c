@@ -26,22 +26,22 @@ static const char part_hdrs[] = "Content-Type: application/pidf+xml\r\n"
 								"Content-ID: <c1@e911.example.net>\r\n";
 static const char part[] = "<presence/>";
 
-static void run_case(const char *dir, const char *name)
+/* One case of test/data/mime: ctype and body, and the error expected or
+ * the expected result (expected, expected-ctype). */
+static void test_case(void **state)
 {
-	char path[1024];
+	const tu_case_t *c = *state;
+	const char *name = c->name;
+	char path[1200];
 	char err[128];
 	size_t clen = 0, blen = 0, elen = 0, olen = 0;
 	char *ctype, *body, *expected, *want_err, *out;
 	e911_mime_edit_t ed;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s/ctype", dir, name);
-	ctype = tu_read_file(path, &clen);
-	snprintf(path, sizeof(path), "%s/%s/body", dir, name);
-	body = tu_read_file(path, &blen);
-	assert_non_null(ctype);
-	assert_non_null(body);
-	snprintf(path, sizeof(path), "%s/%s/error", dir, name);
+	ctype = tu_case_read(c, "ctype", &clen);
+	body = tu_case_read(c, "body", &blen);
+	snprintf(path, sizeof(path), "%s/error", c->path);
 	want_err = tu_read_file(path, NULL);
 
 	err[0] = '\0';
@@ -71,20 +71,17 @@ static void run_case(const char *dir, const char *name)
 		fail_msg("%s: original body (tail) not found intact", name);
 	assert_non_null(memmem(out, olen, part, sizeof(part) - 1));
 
-	snprintf(path, sizeof(path), "%s/%s/expected", dir, name);
+	snprintf(path, sizeof(path), "%s/expected", c->path);
 	if(getenv("E911_REGEN")) {
 		tu_write_file(path, out, olen);
-		snprintf(path, sizeof(path), "%s/%s/expected-ctype", dir, name);
+		snprintf(path, sizeof(path), "%s/expected-ctype", c->path);
 		tu_write_file(path, ed.ctype, strlen(ed.ctype));
 	} else {
-		expected = tu_read_file(path, &elen);
-		assert_non_null(expected);
+		expected = tu_case_read(c, "expected", &elen);
 		if(elen != olen || memcmp(expected, out, olen) != 0)
 			fail_msg("%s: result differs from %s", name, path);
 		free(expected);
-		snprintf(path, sizeof(path), "%s/%s/expected-ctype", dir, name);
-		expected = tu_read_file(path, &elen);
-		assert_non_null(expected);
+		expected = tu_case_read(c, "expected-ctype", &elen);
 		assert_string_equal(expected, ed.ctype);
 		free(expected);
 	}
@@ -94,17 +91,15 @@ static void run_case(const char *dir, const char *name)
 	free(body);
 }
 
-static void test_cases(void **state)
+/* The data set keeps its breadth: at least five cases. */
+static void test_case_count(void **state)
 {
-	char dir[1024];
-	char **cases;
-	int n = 0;
+	char **cases = tu_list_dirs(E911_TEST_DATA "/mime");
+	size_t n = 0;
 
-	snprintf(dir, sizeof(dir), "%s/mime", E911_TEST_DATA);
-	cases = tu_list_dirs(dir);
 	assert_non_null(cases);
-	for(char **c = cases; *c; c++, n++)
-		run_case(dir, *c);
+	while(cases[n])
+		n++;
 	assert_true(n >= 5);
 	tu_free_list(cases);
 }
@@ -153,9 +148,13 @@ static void test_bad_token(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-			cmocka_unit_test(test_cases),
+			cmocka_unit_test(test_case_count),
 			cmocka_unit_test(test_boundary),
 			cmocka_unit_test(test_bad_token),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = 0;
+
+	failed += tu_run_case_dirs("mime_cases", E911_TEST_DATA "/mime", test_case);
+	failed += cmocka_run_group_tests_name("mime_api", tests, NULL, NULL);
+	return failed ? 1 : 0;
 }

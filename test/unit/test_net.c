@@ -13,17 +13,17 @@
 #include <cmocka.h>
 
 #include "e911_cidr.h"
+#include "testutil.h"
 
 static void test_cases(void **state)
 {
-	char line[512], list[256], addr[128];
+	char list[256], addr[128];
+	char *line;
 	int want, got, n = 0;
-	FILE *f = fopen(E911_TEST_DATA "/net/cases.txt", "r");
+	tu_lines_t l;
 
-	assert_non_null(f);
-	while(fgets(line, sizeof(line), f)) {
-		if(line[0] == '#' || line[0] == '\n')
-			continue;
+	tu_lines_open(&l, E911_TEST_DATA "/net/cases.txt");
+	while((line = tu_lines_next(&l)) != NULL) {
 		assert_int_equal(sscanf(line, "%255s %127s %d", list, addr, &want), 3);
 		got = e911_cidr_contains(list, addr, strlen(addr));
 		if(got != want)
@@ -31,7 +31,6 @@ static void test_cases(void **state)
 					want);
 		n++;
 	}
-	fclose(f);
 	assert_true(n >= 15);
 }
 

@@ -5,10 +5,12 @@
  * Data-driven: each test/data/pidf/<case>/ holds record.json (a location-
  * service answer), expected.xml (the exact document e911_pidf_render()
  * must produce with the options below) and address.txt (the address line).
- * Every rendered document is also validated with xmllint against the
- * schemas in test/xsd (all.xsd), and must hold no raw control character
- * but the newline. Setting E911_TEST_REGEN=1 rewrites expected.xml and
- * address.txt from the current output instead: review the diff.
+ * Every rendered document must hold no raw control character but the
+ * newline. Run with --schema (the ctest test unit.test_pidf.schema,
+ * skipped without xmllint), it validates instead every case's document,
+ * and the largest, with xmllint against test/xsd/all.xsd. Setting
+ * E911_TEST_REGEN=1 rewrites expected.xml and address.txt from the current
+ * output instead: review the diff.
  *
  * The rest are table tests of the time, escaping and line helpers, the
  * "buffer too small" contract (never a byte past size), the largest
@@ -24,12 +26,9 @@
 #include <cmocka.h>
 
 #include <locale.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "e911_pidf.h"
 #include "e911_text.h"
@@ -43,34 +42,14 @@
 #ifndef E911_TEST_XSD
 #error "E911_TEST_XSD must name the test/xsd directory"
 #endif
-#ifndef E911_XMLLINT
-#define E911_XMLLINT "/usr/bin/xmllint"
-#endif
-
 #define PIDF_DATA E911_TEST_DATA "/pidf"
-
-extern char **environ;
+#define PIDF_XSD E911_TEST_XSD "/all.xsd"
 
 /* The fixed options every data case is rendered with. */
 static const e911_pidf_opts_t opts = {
 		.domain = "e911.example.net", .now = 1795000000, .retention_s = 86400};
 
-/* Scratch directory for documents handed to xmllint. */
-static char tmpdir[64];
-
 typedef tu_case_t data_case_t;
-
-static char *read_or_fail(const char *dir, const char *file, size_t *len)
-{
-	char path[1200];
-	char *text;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	text = tu_read_file(path, len);
-	if(text == NULL)
-		fail_msg("cannot read %s", path);
-	return text;
-}
 
 static e911_record_t *parse_ok(const char *text, size_t len)
 {
@@ -80,52 +59,6 @@ static e911_record_t *parse_ok(const char *text, size_t len)
 	if(rec == NULL)
 		fail_msg("record rejected: %s", err);
 	return rec;
-}
-
-/* Whether xmllint can be run; prints why not once. */
-static int have_xmllint(void)
-{
-	static int warned;
-
-	if(access(E911_XMLLINT, X_OK) == 0)
-		return 1;
-	if(!warned)
-		fprintf(stderr,
-				"SKIP schema validation: xmllint not found at %s "
-				"(apt-get install libxml2-utils)\n",
-				E911_XMLLINT);
-	warned = 1;
-	return 0;
-}
-
-/* Validates doc against test/xsd/all.xsd with xmllint; name labels the
- * temporary file. Returns xmllint's exit status (0 = valid). */
-static int xmllint_validate(const char *name, const char *doc)
-{
-	char path[256];
-	char *argv[] = {(char *)"xmllint", (char *)"--noout", (char *)"--nonet",
-			(char *)"--schema", (char *)E911_TEST_XSD "/all.xsd", path, NULL};
-	pid_t pid;
-	int status;
-
-	snprintf(path, sizeof(path), "%s/%s.xml", tmpdir, name);
-	if(tu_write_file(path, doc, strlen(doc)) < 0)
-		fail_msg("cannot write %s", path);
-	if(posix_spawn(&pid, E911_XMLLINT, NULL, NULL, argv, environ) != 0)
-		fail_msg("cannot run %s", E911_XMLLINT);
-	if(waitpid(pid, &status, 0) != pid)
-		fail_msg("waitpid failed");
-	unlink(path);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
-/* Fails unless doc is schema-valid (when xmllint is there). */
-static void assert_schema_valid(const char *name, const char *doc)
-{
-	if(!have_xmllint())
-		return;
-	if(xmllint_validate(name, doc) != 0)
-		fail_msg("%s: rendered document does not validate:\n%s", name, doc);
 }
 
 /* Fails when doc holds a control character other than '\n'. */
@@ -156,7 +89,7 @@ static void test_pidf_case(void **state)
 {
 	const data_case_t *c = *state;
 	size_t len;
-	char *json = read_or_fail(c->dir, "record.json", &len);
+	char *json = tu_case_read(c, "record.json", &len);
 	e911_record_t *rec = parse_ok(json, len);
 	char *doc = render_ok(rec, &opts);
 	char line[1024];
@@ -166,21 +99,19 @@ static void test_pidf_case(void **state)
 
 	assert_true(e911_address_line(rec, line, sizeof(line)) >= 0);
 	if(getenv("E911_TEST_REGEN") != NULL) {
-		snprintf(path, sizeof(path), "%s/expected.xml", c->dir);
+		snprintf(path, sizeof(path), "%s/expected.xml", c->path);
 		tu_write_file(path, doc, strlen(doc));
-		snprintf(path, sizeof(path), "%s/address.txt", c->dir);
+		snprintf(path, sizeof(path), "%s/address.txt", c->path);
 		strcat(line, "\n");
 		tu_write_file(path, line, strlen(line));
 		line[strlen(line) - 1] = '\0';
 	}
-	want_doc = read_or_fail(c->dir, "expected.xml", NULL);
-	want_line = read_or_fail(c->dir, "address.txt", NULL);
-	want_line[strcspn(want_line, "\n")] = '\0';
+	want_doc = tu_case_read(c, "expected.xml", NULL);
+	want_line = tu_case_line(c, "address.txt");
 	assert_string_equal(doc, want_doc);
 	assert_string_equal(line, want_line);
 	assert_no_controls(doc);
 	assert_no_controls(line);
-	assert_schema_valid(c->name, doc);
 	free(want_line);
 	free(want_doc);
 	free(doc);
@@ -188,7 +119,21 @@ static void test_pidf_case(void **state)
 	free(json);
 }
 
-/* Runs every case directory under dir as a cmocka group. */
+/* The document a case renders is valid against test/xsd/all.xsd. */
+static void test_pidf_case_schema(void **state)
+{
+	const data_case_t *c = *state;
+	size_t len;
+	char *json = tu_case_read(c, "record.json", &len);
+	e911_record_t *rec = parse_ok(json, len);
+	char *doc = render_ok(rec, &opts);
+
+	tu_assert_schema_valid(PIDF_XSD, c->name, doc);
+	free(doc);
+	free(rec);
+	free(json);
+}
+
 /* ---- contract tests ---- */
 
 /* The schema check is not a rubber stamp: a lower-case country fails. */
@@ -199,15 +144,10 @@ static void test_schema_check_works(void **state)
 	char *doc = render_ok(rec, &opts);
 	char *country = strstr(doc, "<ca:country>US<");
 
-	if(!have_xmllint()) {
-		free(doc);
-		free(rec);
-		skip();
-	}
 	assert_non_null(country);
-	assert_int_equal(xmllint_validate("check-valid", doc), 0);
+	assert_int_equal(tu_xmllint(PIDF_XSD, "check-valid", doc), 0);
 	memcpy(country + strlen("<ca:country>"), "us", 2);
-	assert_int_not_equal(xmllint_validate("check-invalid", doc), 0);
+	assert_int_not_equal(tu_xmllint(PIDF_XSD, "check-invalid", doc), 0);
 	free(doc);
 	free(rec);
 }
@@ -303,9 +243,9 @@ static void test_render_times(void **state)
 	free(rec);
 }
 
-/* The largest record there can be, every value escaping to six bytes per
- * character, fits in E911_PIDF_MAX and is still schema-valid. */
-static void test_render_largest(void **state)
+/* The PIDF-LO of the largest record there can be, every value escaping to
+ * six bytes per character, in a malloc()ed buffer. */
+static char *render_largest(void)
 {
 	char *json = malloc(65536);
 	char quotes[E911_VALUE_MAX * 2 + 1];
@@ -329,12 +269,28 @@ static void test_render_largest(void **state)
 						   "\"radius_m\":20037508.5}}");
 	rec = parse_ok(json, n);
 	doc = render_ok(rec, &opts);
-	fprintf(stderr, "largest document: %zu bytes of %d\n", strlen(doc),
-			E911_PIDF_MAX);
-	assert_schema_valid("largest", doc);
-	free(doc);
 	free(rec);
 	free(json);
+	return doc;
+}
+
+/* The largest document fits in E911_PIDF_MAX. */
+static void test_render_largest(void **state)
+{
+	char *doc = render_largest();
+
+	fprintf(stderr, "largest document: %zu bytes of %d\n", strlen(doc),
+			E911_PIDF_MAX);
+	free(doc);
+}
+
+/* The largest document is still schema-valid. */
+static void test_render_largest_schema(void **state)
+{
+	char *doc = render_largest();
+
+	tu_assert_schema_valid(PIDF_XSD, "largest", doc);
+	free(doc);
 }
 
 /* Output is the same whatever LC_NUMERIC says, when another locale with a
@@ -548,21 +504,9 @@ static void test_address_line(void **state)
 	assert_int_equal(e911_address_line(NULL, NULL, 0), -1);
 }
 
-static int make_tmpdir(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/e911-pidf-XXXXXX");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int remove_tmpdir(void **state)
-{
-	return rmdir(tmpdir);
-}
-
-int main(void)
+static int run_all_but_schema(void)
 {
 	const struct CMUnitTest tests[] = {
-			cmocka_unit_test(test_schema_check_works),
 			cmocka_unit_test(test_render_too_small),
 			cmocka_unit_test(test_render_refuses),
 			cmocka_unit_test(test_render_times),
@@ -573,14 +517,25 @@ int main(void)
 			cmocka_unit_test(test_xml_escape),
 			cmocka_unit_test(test_address_line),
 	};
-	int failed = 0;
 
-	if(make_tmpdir(NULL) < 0) {
-		perror("mkdtemp");
-		return 1;
-	}
-	failed += tu_run_case_dirs("pidf_cases", PIDF_DATA, test_pidf_case);
-	failed += cmocka_run_group_tests_name("pidf_api", tests, NULL, NULL);
-	remove_tmpdir(NULL);
-	return failed ? 1 : 0;
+	return tu_run_case_dirs("pidf_cases", PIDF_DATA, test_pidf_case)
+		   + cmocka_run_group_tests_name("pidf_api", tests, NULL, NULL);
+}
+
+static int run_schema_checks(void)
+{
+	const struct CMUnitTest tests[] = {
+			cmocka_unit_test(test_schema_check_works),
+			cmocka_unit_test(test_render_largest_schema),
+	};
+
+	return tu_run_case_dirs(
+				   "pidf_cases_schema", PIDF_DATA, test_pidf_case_schema)
+		   + cmocka_run_group_tests_name("pidf_schema", tests, NULL, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	return tu_main_with_schema(
+			argc, argv, run_all_but_schema, run_schema_checks);
 }

@@ -17,7 +17,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,54 +36,22 @@
 #define RECENT_DATA E911_TEST_DATA "/recent"
 #define MAXF 6
 
-typedef struct data_case
-{
-	char path[1024];
-} data_case_t;
-
-/* Splits line at '|' into at most MAXF trimmed fields; returns how many. */
-static int split(char *line, char **f)
-{
-	int n = 0;
-	char *p = line;
-
-	line[strcspn(line, "\r\n")] = '\0';
-	while(n < MAXF) {
-		char *bar = strchr(p, '|');
-		char *end;
-
-		if(bar != NULL)
-			*bar = '\0';
-		while(*p == ' ' || *p == '\t')
-			p++;
-		end = p + strlen(p);
-		while(end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		f[n++] = p;
-		if(bar == NULL)
-			break;
-		p = bar + 1;
-	}
-	return n;
-}
-
 static void test_normalize(void **state)
 {
-	char line[512];
+	tu_lines_t l;
+	char *line;
 	char *f[MAXF];
 	char out[E911_RECENT_DIGITS_MAX + 1];
 	int count = 0;
-	FILE *fp = fopen(RECENT_DATA "/normalize.txt", "r");
 
-	assert_non_null(fp);
-	while(fgets(line, sizeof(line), fp)) {
+	tu_lines_open(&l, RECENT_DATA "/normalize.txt");
+	while((line = tu_lines_next(&l)) != NULL) {
 		int rc;
 
-		if(line[0] == '#' || line[0] == '\n')
-			continue;
-		if(split(line, f) != 2)
-			fail_msg("normalize.txt: malformed line");
-		rc = e911_recent_callers_normalize(f[1], strlen(f[1]), out, sizeof(out));
+		if(tu_split(line, f, MAXF) != 2)
+			fail_msg("%s:%d: malformed line", l.path, l.lineno);
+		rc = e911_recent_callers_normalize(
+				f[1], strlen(f[1]), out, sizeof(out));
 		if(strcmp(f[0], "-") == 0) {
 			if(rc != -1)
 				fail_msg(
@@ -97,12 +64,12 @@ static void test_normalize(void **state)
 		}
 		count++;
 	}
-	fclose(fp);
 	assert_true(count >= 20);
 	/* controls, a short buffer, NULL, the length honoured */
 	assert_int_equal(
 			e911_recent_callers_normalize("+1312555\r\n0100", 15, out, 16), -1);
-	assert_int_equal(e911_recent_callers_normalize("+13125550100", 12, out, 15), -1);
+	assert_int_equal(
+			e911_recent_callers_normalize("+13125550100", 12, out, 15), -1);
 	assert_int_equal(e911_recent_callers_normalize(NULL, 0, out, 16), -1);
 	assert_int_equal(e911_recent_callers_normalize("4100x", 4, out, 16), 4);
 	assert_string_equal(out, "4100");
@@ -110,24 +77,20 @@ static void test_normalize(void **state)
 
 static void test_scenario(void **state)
 {
-	const data_case_t *c = *state;
+	const tu_case_t *c = *state;
 	size_t allocs = e911_test_shm_allocs();
 	e911_recent_callers_t *r = NULL;
-	char line[512];
+	tu_lines_t l;
+	char *line;
 	char *f[MAXF];
-	int lineno = 0;
-	FILE *fp = fopen(c->path, "r");
 
-	assert_non_null(fp);
-	while(fgets(line, sizeof(line), fp)) {
+	tu_lines_open(&l, c->path);
+	while((line = tu_lines_next(&l)) != NULL) {
 		int n;
 		long long got = 0;
 		long long want;
 
-		lineno++;
-		if(line[0] == '#' || line[0] == '\n')
-			continue;
-		n = split(line, f);
+		n = tu_split(line, f, MAXF);
 		want = atoll(f[n - 1]);
 		if(strcmp(f[0], "new") == 0 && n == 2) {
 			e911_recent_callers_destroy(r);
@@ -136,7 +99,7 @@ static void test_scenario(void **state)
 			continue;
 		}
 		if(r == NULL)
-			fail_msg("%s:%d: no table yet", c->path, lineno);
+			fail_msg("%s:%d: no table yet", c->path, l.lineno);
 		if(strcmp(f[0], "put") == 0 && n == 4)
 			got = e911_recent_callers_put(r, f[1], strlen(f[1]), atoll(f[2]));
 		else if(strcmp(f[0], "check") == 0 && n == 4)
@@ -148,58 +111,14 @@ static void test_scenario(void **state)
 		else if(strcmp(f[0], "count") == 0 && n == 2)
 			got = e911_recent_callers_count(r);
 		else
-			fail_msg("%s:%d: unknown operation", c->path, lineno);
+			fail_msg("%s:%d: unknown operation", c->path, l.lineno);
 		if(got != want)
-			fail_msg("%s:%d: %s gave %lld, expected %lld", c->path, lineno,
+			fail_msg("%s:%d: %s gave %lld, expected %lld", c->path, l.lineno,
 					f[0], got, want);
 	}
-	fclose(fp);
 	e911_recent_callers_destroy(r);
 	assert_int_equal(e911_test_shm_allocs(), allocs);
 	assert_int_equal(e911_test_locks_held(), 0);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-/* Runs every *.txt of dir (sorted) as one cmocka test of a group. */
-static int run_scenarios(const char *group, const char *dir)
-{
-	static char names[64][256];
-	static data_case_t cases[64];
-	struct CMUnitTest tests[64];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d = opendir(dir);
-
-	if(d == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	for(de = readdir(d); de != NULL && n < 64; de = readdir(d)) {
-		size_t len = strlen(de->d_name);
-
-		if(len < 5 || len >= sizeof(names[0])
-				|| strcmp(de->d_name + len - 4, ".txt") != 0)
-			continue;
-		memcpy(names[n++], de->d_name, len + 1);
-	}
-	closedir(d);
-	if(n == 0) {
-		fprintf(stderr, "no scenarios in %s\n", dir);
-		return 1;
-	}
-	qsort(names, n, sizeof(names[0]), cmp_names);
-	memset(tests, 0, sizeof(tests));
-	for(size_t i = 0; i < n; i++) {
-		snprintf(cases[i].path, sizeof(cases[i].path), "%s/%s", dir, names[i]);
-		tests[i].name = names[i];
-		tests[i].test_func = test_scenario;
-		tests[i].initial_state = &cases[i];
-	}
-	return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
 }
 
 /* ---- table tests ---- */
@@ -257,7 +176,8 @@ static void test_full_cycles(void **state)
 		for(unsigned i = 0; i < 3 * max; i++) {
 			number(num, sizeof(num), round * 10000 + i);
 			assert_int_equal(
-					e911_recent_callers_put(r, num, strlen(num), 100 + round), 0);
+					e911_recent_callers_put(r, num, strlen(num), 100 + round),
+					0);
 		}
 		assert_int_equal(e911_recent_callers_count(r), max);
 		/* the newest max survive, the others were evicted oldest first */
@@ -297,7 +217,8 @@ static void test_across_processes(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for(unsigned i = 0; i < 50; i++) {
 		snprintf(num, sizeof(num), "tel:+1-312-%07u", i);
-		assert_int_equal(e911_recent_callers_check(r, num, strlen(num), 999), 1);
+		assert_int_equal(
+				e911_recent_callers_check(r, num, strlen(num), 999), 1);
 	}
 	assert_int_equal(e911_recent_callers_count(r), 50);
 	e911_recent_callers_destroy(r);
@@ -307,15 +228,6 @@ static void test_across_processes(void **state)
 #define MP_MAX 64
 #define MP_NUMBERS 200
 #define MP_SECONDS 1.0
-
-static double elapsed(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec)
-		   + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 /* One hammering process: random puts, checks, removes and expiries in
  * every spelling; returns the number of contract violations seen. */
@@ -334,7 +246,7 @@ static int mp_child(e911_recent_callers_t *r, int64_t *clock, unsigned id)
 		int64_t now = __atomic_load_n(clock, __ATOMIC_RELAXED);
 		int rc;
 
-		if(ops % 256 == 0 && elapsed(&t0) >= MP_SECONDS)
+		if(ops % 256 == 0 && tu_elapsed(&t0) >= MP_SECONDS)
 			break;
 		switch(rand_r(&seed) % 3) {
 			case 0:
@@ -427,7 +339,8 @@ int main(void)
 	};
 	int failed = 0;
 
-	failed += run_scenarios("recent_scenarios", RECENT_DATA "/scenarios");
+	failed += tu_run_case_files("recent_scenarios", RECENT_DATA "/scenarios",
+			".txt", test_scenario);
 	failed += cmocka_run_group_tests_name("recent_api", tests, NULL, NULL);
 	return failed ? 1 : 0;
 }

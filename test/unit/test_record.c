@@ -39,19 +39,6 @@
 
 typedef tu_case_t data_case_t;
 
-/* Reads <case dir>/<file>; fails the test when it cannot. */
-static char *case_read(const data_case_t *c, const char *file, size_t *len)
-{
-	char path[1200];
-	char *text;
-
-	snprintf(path, sizeof(path), "%s/%s", c->dir, file);
-	text = tu_read_file(path, len);
-	if(text == NULL)
-		fail_msg("cannot read %s", path);
-	return text;
-}
-
 /* Canonical text of a JSON document: sorted keys, compact. */
 static char *canon_json(const char *text, size_t len)
 {
@@ -173,8 +160,8 @@ static void test_valid_case(void **state)
 	const data_case_t *c = *state;
 	size_t in_len;
 	size_t exp_len;
-	char *input = case_read(c, "input.json", &in_len);
-	char *expected = case_read(c, "expected.json", &exp_len);
+	char *input = tu_case_read(c, "input.json", &in_len);
+	char *expected = tu_case_read(c, "expected.json", &exp_len);
 	e911_record_t *rec = parse_ok(input, in_len);
 	char *json = e911_record_to_json(rec);
 	char *got;
@@ -198,19 +185,16 @@ static void test_invalid_case(void **state)
 {
 	const data_case_t *c = *state;
 	size_t in_len;
-	char *input = case_read(c, "input.json", &in_len);
-	char *want = case_read(c, "error.txt", NULL);
+	char *input = tu_case_read(c, "input.json", &in_len);
+	char *want = tu_case_line(c, "error.txt");
 	char err[256];
 	e911_record_t *rec;
 
-	want[strcspn(want, "\r\n")] = '\0';
 	memset(err, 'x', sizeof(err));
 	rec = e911_record_parse(input, in_len, err, sizeof(err));
 	if(rec != NULL)
 		fail_msg("accepted: %s", e911_record_to_json(rec));
-	assert_non_null(memchr(err, '\0', sizeof(err)));
-	if(strstr(err, want) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+	tu_assert_error(err, sizeof(err), want);
 	if(strstr(err, "SECRET") != NULL)
 		fail_msg("error quotes the input: %s", err);
 	for(const char *p = err; *p; p++)

@@ -294,24 +294,16 @@ static void test_valid_file(void **state)
 
 static void test_invalid_case(void **state)
 {
-	const char *dir = ((const tu_case_t *)*state)->dir;
+	const tu_case_t *c = *state;
 	char path[1200];
 	char err[512] = "";
-	char *reason;
-	size_t len;
+	char *reason = tu_case_line(c, "reason");
 	got_t g = {0};
 
-	snprintf(path, sizeof(path), "%s/reason", dir);
-	reason = tu_read_file(path, &len);
-	if(reason == NULL)
-		fail_msg("cannot read %s", path);
-	while(len > 0 && (reason[len - 1] == '\n' || reason[len - 1] == '\r'))
-		reason[--len] = '\0';
-	snprintf(path, sizeof(path), "%s/snapshot", dir);
+	snprintf(path, sizeof(path), "%s/snapshot", c->path);
 	assert_int_equal(e911_snap_load(path, collect, &g, err, sizeof(err)), -1);
 	assert_int_equal(g.n, 0);
-	if(strstr(err, reason) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, reason);
+	tu_assert_error(err, sizeof(err), reason);
 	assert_null(strstr(err, "SECRET"));
 	free(reason);
 }

@@ -19,7 +19,6 @@
 #include <cmocka.h>
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,11 +40,6 @@
 #define MAXF 6
 #define MAXLABELS 32
 
-typedef struct data_case
-{
-	char path[1024];
-} data_case_t;
-
 /* A token a scenario issued, under its label. */
 typedef struct label
 {
@@ -53,31 +47,6 @@ typedef struct label
 	char token[E911_TOKEN_SIZE];
 	e911_record_t *rec;
 } label_t;
-
-static int split(char *line, char **f)
-{
-	int n = 0;
-	char *p = line;
-
-	line[strcspn(line, "\r\n")] = '\0';
-	while(n < MAXF) {
-		char *bar = strchr(p, '|');
-		char *end;
-
-		if(bar != NULL)
-			*bar = '\0';
-		while(*p == ' ' || *p == '\t')
-			p++;
-		end = p + strlen(p);
-		while(end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		f[n++] = p;
-		if(bar == NULL)
-			break;
-		p = bar + 1;
-	}
-	return n;
-}
 
 /* Parses test/data/tokens/records/<name>.json. */
 static e911_record_t *load_record(const char *name)
@@ -131,29 +100,25 @@ static int do_get(e911_tokens_t *t, const label_t *lb, const char *tok,
 
 static void test_scenario(void **state)
 {
-	const data_case_t *c = *state;
+	const tu_case_t *c = *state;
 	size_t allocs = e911_test_shm_allocs();
 	e911_tokens_t *t = NULL;
 	label_t labels[MAXLABELS];
 	int nlabels = 0;
-	char line[512];
+	tu_lines_t l;
+	char *line;
 	char *f[MAXF];
-	int lineno = 0;
-	FILE *fp = fopen(c->path, "r");
 
-	assert_non_null(fp);
+	tu_lines_open(&l, c->path);
 	memset(labels, 0, sizeof(labels));
-	while(fgets(line, sizeof(line), fp)) {
+	while((line = tu_lines_next(&l)) != NULL) {
 		const char *op;
 		int n;
 		long long got = 0;
 		long long want;
 		label_t *lb;
 
-		lineno++;
-		if(line[0] == '#' || line[0] == '\n')
-			continue;
-		n = split(line, f);
+		n = tu_split(line, f, MAXF);
 		op = f[0];
 		if(strcmp(op, "new") == 0 && n == 3) {
 			t = e911_tokens_new((uint32_t)atol(f[1]), (uint64_t)atoll(f[2]));
@@ -161,7 +126,7 @@ static void test_scenario(void **state)
 			continue;
 		}
 		if(t == NULL)
-			fail_msg("%s:%d: no table yet", c->path, lineno);
+			fail_msg("%s:%d: no table yet", c->path, l.lineno);
 		if(strcmp(op, "issue") == 0 && n == 6) {
 			assert_true(nlabels < MAXLABELS);
 			lb = &labels[nlabels++];
@@ -217,7 +182,7 @@ static void test_scenario(void **state)
 			} else if(strcmp(f[2], "long") == 0) {
 				tok[len++] = '0';
 			} else {
-				fail_msg("%s:%d: unknown mangling", c->path, lineno);
+				fail_msg("%s:%d: unknown mangling", c->path, l.lineno);
 			}
 			got = do_get(t, lb, tok, len, atoll(f[3]), E911_REC_MAX_SIZE);
 			want = atoll(f[4]);
@@ -228,67 +193,23 @@ static void test_scenario(void **state)
 			if(st.entries != (uint64_t)atoll(f[1])
 					|| st.evicted != (uint64_t)atoll(f[2])
 					|| st.expired != (uint64_t)atoll(f[3]))
-				fail_msg("%s:%d: stats %llu/%llu/%llu", c->path, lineno,
+				fail_msg("%s:%d: stats %llu/%llu/%llu", c->path, l.lineno,
 						(unsigned long long)st.entries,
 						(unsigned long long)st.evicted,
 						(unsigned long long)st.expired);
 			continue;
 		} else {
-			fail_msg("%s:%d: unknown operation", c->path, lineno);
+			fail_msg("%s:%d: unknown operation", c->path, l.lineno);
 		}
 		if(got != want)
-			fail_msg("%s:%d: %s gave %lld, expected %lld", c->path, lineno, op,
-					got, want);
+			fail_msg("%s:%d: %s gave %lld, expected %lld", c->path, l.lineno,
+					op, got, want);
 	}
-	fclose(fp);
 	e911_tokens_destroy(t);
 	for(int i = 0; i < nlabels; i++)
 		free(labels[i].rec);
 	assert_int_equal(e911_test_shm_allocs(), allocs);
 	assert_int_equal(e911_test_locks_held(), 0);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-/* Runs every *.txt of dir (sorted) as one cmocka test of a group. */
-static int run_scenarios(const char *group, const char *dir)
-{
-	static char names[64][256];
-	static data_case_t cases[64];
-	struct CMUnitTest tests[64];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d = opendir(dir);
-
-	if(d == NULL) {
-		fprintf(stderr, "cannot list %s\n", dir);
-		return 1;
-	}
-	for(de = readdir(d); de != NULL && n < 64; de = readdir(d)) {
-		size_t len = strlen(de->d_name);
-
-		if(len < 5 || len >= sizeof(names[0])
-				|| strcmp(de->d_name + len - 4, ".txt") != 0)
-			continue;
-		memcpy(names[n++], de->d_name, len + 1);
-	}
-	closedir(d);
-	if(n == 0) {
-		fprintf(stderr, "no scenarios in %s\n", dir);
-		return 1;
-	}
-	qsort(names, n, sizeof(names[0]), cmp_names);
-	memset(tests, 0, sizeof(tests));
-	for(size_t i = 0; i < n; i++) {
-		snprintf(cases[i].path, sizeof(cases[i].path), "%s/%s", dir, names[i]);
-		tests[i].name = names[i];
-		tests[i].test_func = test_scenario;
-		tests[i].initial_state = &cases[i];
-	}
-	return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
 }
 
 /* ---- table tests ---- */
@@ -481,15 +402,6 @@ typedef struct mp_shared
 	mp_slot_t slot[MP_PROCS][MP_SLOTS];
 } mp_shared_t;
 
-static double elapsed(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec)
-		   + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* A record whose key and LOC name its issuer, NAM padded to vary its
  * size. */
 static e911_record_t *mp_record(const char *key, unsigned pad)
@@ -531,7 +443,7 @@ static int mp_child(e911_tokens_t *t, mp_shared_t *sh, unsigned id)
 		int64_t now = __atomic_load_n(&sh->clock, __ATOMIC_RELAXED);
 		unsigned op = (unsigned)rand_r(&seed) % 100;
 
-		if(ops % 128 == 0 && elapsed(&t0) >= MP_SECONDS)
+		if(ops % 128 == 0 && tu_elapsed(&t0) >= MP_SECONDS)
 			break;
 		if(op < 30) {
 			mp_slot_t *s = &sh->slot[id][issued % MP_SLOTS];
@@ -660,7 +572,8 @@ int main(void)
 	};
 	int failed = 0;
 
-	failed += run_scenarios("tokens_scenarios", TOKENS_DATA "/scenarios");
+	failed += tu_run_case_files("tokens_scenarios", TOKENS_DATA "/scenarios",
+			".txt", test_scenario);
 	failed += cmocka_run_group_tests_name("tokens_api", tests, NULL, NULL);
 	return failed ? 1 : 0;
 }
