@@ -28,13 +28,6 @@
 #include "e911_additional_data.h"
 #include "testutil.h"
 
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
-#ifndef E911_TEST_XSD
-#error "E911_TEST_XSD must name the test/xsd directory"
-#endif
-
 #define ADDL_DATA E911_TEST_DATA "/addl"
 #define PI_XSD E911_TEST_XSD "/providerinfo.xsd"
 #define SI_XSD E911_TEST_XSD "/serviceinfo.xsd"

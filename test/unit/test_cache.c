@@ -20,7 +20,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -739,11 +738,21 @@ static int cc_walk_cb(
 	return 0;
 }
 
+/* What the processes of the concurrency test share. */
+typedef struct cc_arg
+{
+	e911_cache_t *const *caches;
+	int64_t *clock;
+} cc_arg_t;
+
 /* One child: a random mix of operations on shared keys of both caches;
  * every record copied out must be intact and every state must agree with
  * its times. Returns the number of violations. */
-static int cc_child(e911_cache_t *const *caches, int64_t *clock, unsigned id)
+static int cc_child(void *arg, unsigned id)
 {
+	const cc_arg_t *a = arg;
+	e911_cache_t *const *caches = a->caches;
+	int64_t *clock = a->clock;
 	static char buf[E911_REC_MAX_SIZE] __attribute__((aligned(8)));
 	unsigned seed = 0x9e3779b9u * (id + 1);
 	struct timespec t0;
@@ -829,8 +838,6 @@ static void test_concurrency(void **state)
 	e911_cache_t *c[2];
 	e911_cache_stats_t st;
 	int64_t *clock = e911_shm_malloc(sizeof(*clock));
-	pid_t pid[CC_PROCS];
-	int status;
 	unsigned i;
 
 	c[0] = e911_cache_new(max_e[0], max_b[0]);
@@ -839,17 +846,7 @@ static void test_concurrency(void **state)
 	assert_non_null(c[1]);
 	assert_non_null(clock);
 	*clock = 1000;
-	for(i = 0; i < CC_PROCS; i++) {
-		pid[i] = fork();
-		assert_true(pid[i] >= 0);
-		if(pid[i] == 0)
-			_exit(cc_child(c, clock, i) == 0 ? 0 : 1);
-	}
-	for(i = 0; i < CC_PROCS; i++) {
-		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
+	tu_run_children(CC_PROCS, cc_child, &(cc_arg_t){c, clock});
 	for(i = 0; i < 2; i++) {
 		t_invariants(c[i], max_e[i], max_b[i]);
 		st = t_stats(c[i]);

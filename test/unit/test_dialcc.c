@@ -24,10 +24,6 @@
 #include "e911_dialplan.h"
 #include "testutil.h"
 
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
-
 #define DIALCC_DATA E911_TEST_DATA "/dial/countries"
 
 typedef tu_case_t data_case_t;

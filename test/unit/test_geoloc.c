@@ -25,10 +25,6 @@
 #include "e911_geoloc.h"
 #include "testutil.h"
 
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
-
 #define GEOLOC_CASES E911_TEST_DATA "/geoloc/cases.txt"
 #define MAX_VALUES 16
 #define MAX_TEXT 4096

@@ -36,9 +36,6 @@
 #include "e911_record.h"
 #include "testutil.h"
 
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
 #ifndef E911_TEST_XSD
 #error "E911_TEST_XSD must name the test/xsd directory"
 #endif
@@ -85,13 +82,22 @@ static char *render_ok(const e911_record_t *rec, const e911_pidf_opts_t *o)
 	return buf;
 }
 
+/* Parses the case's record.json into *rec and renders it. */
+static char *render_case(const data_case_t *c, e911_record_t **rec)
+{
+	size_t len;
+	char *json = tu_case_read(c, "record.json", &len);
+
+	*rec = parse_ok(json, len);
+	free(json);
+	return render_ok(*rec, &opts);
+}
+
 static void test_pidf_case(void **state)
 {
 	const data_case_t *c = *state;
-	size_t len;
-	char *json = tu_case_read(c, "record.json", &len);
-	e911_record_t *rec = parse_ok(json, len);
-	char *doc = render_ok(rec, &opts);
+	e911_record_t *rec;
+	char *doc = render_case(c, &rec);
 	char line[1024];
 	char path[1200];
 	char *want_doc;
@@ -116,22 +122,18 @@ static void test_pidf_case(void **state)
 	free(want_doc);
 	free(doc);
 	free(rec);
-	free(json);
 }
 
 /* The document a case renders is valid against test/xsd/all.xsd. */
 static void test_pidf_case_schema(void **state)
 {
 	const data_case_t *c = *state;
-	size_t len;
-	char *json = tu_case_read(c, "record.json", &len);
-	e911_record_t *rec = parse_ok(json, len);
-	char *doc = render_ok(rec, &opts);
+	e911_record_t *rec;
+	char *doc = render_case(c, &rec);
 
 	tu_assert_schema_valid(PIDF_XSD, c->name, doc);
 	free(doc);
 	free(rec);
-	free(json);
 }
 
 /* ---- contract tests ---- */

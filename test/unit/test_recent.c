@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,10 +27,6 @@
 #include "e911_shm.h"
 #include "shm_test.h"
 #include "testutil.h"
-
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
 
 #define RECENT_DATA E911_TEST_DATA "/recent"
 #define MAXF 6
@@ -193,28 +188,28 @@ static void test_full_cycles(void **state)
 	assert_int_equal(e911_test_shm_check(), 0);
 }
 
+/* Puts 50 numbers into the table arg; returns how many failed. */
+static int put_fifty(void *arg, unsigned id)
+{
+	e911_recent_callers_t *r = arg;
+	char num[32];
+	int bad = 0;
+
+	for(unsigned i = 0; i < 50; i++) {
+		number(num, sizeof(num), i);
+		bad += e911_recent_callers_put(r, num, strlen(num), 1000) != 0;
+	}
+	return bad;
+}
+
 /* A number put by one process is seen by another. */
 static void test_across_processes(void **state)
 {
 	e911_recent_callers_t *r = e911_recent_callers_new(64);
 	char num[32];
-	pid_t pid;
-	int status;
 
 	assert_non_null(r);
-	pid = fork();
-	assert_true(pid >= 0);
-	if(pid == 0) {
-		int bad = 0;
-
-		for(unsigned i = 0; i < 50; i++) {
-			number(num, sizeof(num), i);
-			bad += e911_recent_callers_put(r, num, strlen(num), 1000) != 0;
-		}
-		_exit(bad == 0 ? 0 : 1);
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tu_run_children(1, put_fifty, r);
 	for(unsigned i = 0; i < 50; i++) {
 		snprintf(num, sizeof(num), "tel:+1-312-%07u", i);
 		assert_int_equal(
@@ -229,10 +224,20 @@ static void test_across_processes(void **state)
 #define MP_NUMBERS 200
 #define MP_SECONDS 1.0
 
+/* What the processes of the concurrency test share. */
+typedef struct mp_arg
+{
+	e911_recent_callers_t *r;
+	int64_t *clock;
+} mp_arg_t;
+
 /* One hammering process: random puts, checks, removes and expiries in
  * every spelling; returns the number of contract violations seen. */
-static int mp_child(e911_recent_callers_t *r, int64_t *clock, unsigned id)
+static int mp_child(void *arg, unsigned id)
 {
+	const mp_arg_t *a = arg;
+	e911_recent_callers_t *r = a->r;
+	int64_t *clock = a->clock;
 	unsigned seed = 0x9e3779b9u * (id + 1);
 	struct timespec t0;
 	char num[64];
@@ -287,25 +292,13 @@ static void test_concurrency(void **state)
 	size_t allocs = e911_test_shm_allocs();
 	e911_recent_callers_t *r = e911_recent_callers_new(MP_MAX);
 	int64_t *clock = e911_shm_malloc(sizeof(*clock));
-	pid_t pid[MP_PROCS];
 	char num[32];
 	uint32_t held;
-	int status;
 
 	assert_non_null(r);
 	assert_non_null(clock);
 	*clock = 1000;
-	for(unsigned i = 0; i < MP_PROCS; i++) {
-		pid[i] = fork();
-		assert_true(pid[i] >= 0);
-		if(pid[i] == 0)
-			_exit(mp_child(r, clock, i) == 0 ? 0 : 1);
-	}
-	for(unsigned i = 0; i < MP_PROCS; i++) {
-		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
+	tu_run_children(MP_PROCS, mp_child, &(mp_arg_t){r, clock});
 	assert_int_equal(e911_test_locks_held(), 0);
 	assert_true(e911_recent_callers_count(r) <= MP_MAX);
 	/* the structure survived: everything expires, and then exactly

@@ -35,10 +35,6 @@
 #include "e911_snapshot.h"
 #include "testutil.h"
 
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
-
 #define SNAP_DATA E911_TEST_DATA "/snapshot"
 
 #define K(s) s, sizeof(s) - 1
@@ -308,6 +304,21 @@ static void test_invalid_case(void **state)
 	free(reason);
 }
 
+/* Fails unless the snapshot still holds the blen bytes of before (then
+ * freed) and is the only file in the scratch directory. */
+static void assert_unchanged(const scratch_t *s, char *before, size_t blen)
+{
+	size_t alen;
+	char *after = tu_read_file(s->path, &alen);
+
+	assert_non_null(after);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	assert_int_equal(dir_entries(s->dir), 1);
+	free(before);
+	free(after);
+}
+
 static void test_too_large(void **state)
 {
 	scratch_t *s = *state;
@@ -386,9 +397,7 @@ static void test_abort(void **state)
 	scratch_t *s = *state;
 	char err[256];
 	char *before;
-	char *after;
 	size_t blen;
-	size_t alen;
 	e911_record_t *rec = table_rec(0);
 	e911_snap_writer_t *w;
 
@@ -407,13 +416,7 @@ static void test_abort(void **state)
 	assert_non_null(w);
 	assert_int_equal(e911_snap_add(w, K("a"), 1, rec), 0);
 	e911_snap_abort(w);
-	after = tu_read_file(s->path, &alen);
-	assert_non_null(after);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(after, before, blen);
-	assert_int_equal(dir_entries(s->dir), 1);
-	free(before);
-	free(after);
+	assert_unchanged(s, before, blen);
 	free(rec);
 }
 
@@ -423,9 +426,7 @@ static void test_failed_write(void **state)
 	scratch_t *s = *state;
 	char err[256] = "";
 	char *before;
-	char *after;
 	size_t blen;
-	size_t alen;
 	struct rlimit old;
 	struct rlimit lim;
 	e911_record_t *rec = table_rec(0);
@@ -452,13 +453,7 @@ static void test_failed_write(void **state)
 	assert_non_null(w);
 	assert_int_equal(rc, -1);
 	assert_non_null(strstr(err, "cannot write"));
-	after = tu_read_file(s->path, &alen);
-	assert_non_null(after);
-	assert_int_equal(alen, blen);
-	assert_memory_equal(after, before, blen);
-	assert_int_equal(dir_entries(s->dir), 1);
-	free(before);
-	free(after);
+	assert_unchanged(s, before, blen);
 	free(rec);
 }
 

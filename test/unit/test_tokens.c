@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,10 +30,6 @@
 #include "e911_reference_tokens.h"
 #include "shm_test.h"
 #include "testutil.h"
-
-#ifndef E911_TEST_DATA
-#error "E911_TEST_DATA must name the test/data directory"
-#endif
 
 #define TOKENS_DATA E911_TEST_DATA "/tokens"
 #define MAXF 6
@@ -429,8 +424,18 @@ static int mp_record_ok(const e911_record_t *rec, const char *key)
 		   && strcmp(k, key) == 0 && strcmp(loc, key) == 0;
 }
 
-static int mp_child(e911_tokens_t *t, mp_shared_t *sh, unsigned id)
+/* What the processes of the concurrency test share. */
+typedef struct mp_arg
 {
+	e911_tokens_t *t;
+	mp_shared_t *sh;
+} mp_arg_t;
+
+static int mp_child(void *arg, unsigned id)
+{
+	const mp_arg_t *a = arg;
+	e911_tokens_t *t = a->t;
+	mp_shared_t *sh = a->sh;
 	static char buf[E911_REC_MAX_SIZE] __attribute__((aligned(8)));
 	unsigned seed = 0x85ebca6bu * (id + 1);
 	struct timespec t0;
@@ -524,24 +529,12 @@ static void test_concurrency(void **state)
 	e911_tokens_t *t = e911_tokens_new(MP_MAX, max_bytes);
 	mp_shared_t *sh = e911_shm_malloc(sizeof(*sh));
 	e911_tokens_stats_t st;
-	pid_t pid[MP_PROCS];
-	int status;
 
 	assert_non_null(t);
 	assert_non_null(sh);
 	memset(sh, 0, sizeof(*sh));
 	sh->clock = 1000;
-	for(unsigned i = 0; i < MP_PROCS; i++) {
-		pid[i] = fork();
-		assert_true(pid[i] >= 0);
-		if(pid[i] == 0)
-			_exit(mp_child(t, sh, i) == 0 ? 0 : 1);
-	}
-	for(unsigned i = 0; i < MP_PROCS; i++) {
-		assert_int_equal(waitpid(pid[i], &status, 0), pid[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
+	tu_run_children(MP_PROCS, mp_child, &(mp_arg_t){t, sh});
 	assert_int_equal(e911_test_locks_held(), 0);
 	e911_tokens_get_stats(t, &st);
 	print_message("tokens concurrency: %llu entries, %llu bytes, %llu "

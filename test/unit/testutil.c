@@ -273,7 +273,7 @@ int tu_split(char *line, char **f, int max)
 	}
 }
 
-/* ---- timing ---- */
+/* ---- processes ---- */
 
 double tu_elapsed(const struct timespec *t0)
 {
@@ -282,6 +282,34 @@ double tu_elapsed(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)(t.tv_sec - t0->tv_sec)
 		   + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+void tu_run_children(
+		unsigned n, int (*child)(void *arg, unsigned id), void *arg)
+{
+	pid_t *pid = calloc(n, sizeof(*pid));
+	unsigned failed = 0;
+	int status;
+
+	assert_non_null(pid);
+	for(unsigned i = 0; i < n; i++) {
+		pid[i] = fork();
+		if(pid[i] == 0)
+			_exit(child(arg, i) == 0 ? 0 : 1);
+		if(pid[i] < 0) {
+			n = i;
+			failed++;
+			break;
+		}
+	}
+	for(unsigned i = 0; i < n; i++) {
+		if(waitpid(pid[i], &status, 0) != pid[i] || !WIFEXITED(status)
+				|| WEXITSTATUS(status) != 0)
+			failed++;
+	}
+	free(pid);
+	if(failed)
+		fail_msg("%u child process(es) failed or could not be started", failed);
 }
 
 /* ---- schema validation ---- */

@@ -15,6 +15,14 @@
 #include <stdio.h>
 #include <time.h>
 
+/* Set for every unit test by e911_unit_test() (test/CMakeLists.txt). */
+#ifndef E911_TEST_DATA
+#error "E911_TEST_DATA must name the test/data directory"
+#endif
+#ifndef E911_TEST_XSD
+#error "E911_TEST_XSD must name the test/xsd directory"
+#endif
+
 /* ---- files ---- */
 
 /* Reads a whole file into a malloc()ed NUL-terminated buffer; *len gets its
@@ -92,10 +100,15 @@ void tu_lines_close(tu_lines_t *l);
  * them. Returns how many there are; more than max fails the test. */
 int tu_split(char *line, char **f, int max);
 
-/* ---- timing ---- */
+/* ---- processes ---- */
 
 /* Seconds since t0 (CLOCK_MONOTONIC). */
 double tu_elapsed(const struct timespec *t0);
+
+/* Forks n processes, process id running child(arg, id), and waits for
+ * them all; fails the test unless every child returned 0. */
+void tu_run_children(
+		unsigned n, int (*child)(void *arg, unsigned id), void *arg);
 
 /* ---- schema validation ---- */
 
