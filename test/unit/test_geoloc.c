@@ -63,13 +63,32 @@ static int hex_digit(char c)
 	return -1;
 }
 
+/* Stops the test program: cases.txt holds what it cannot take. */
+static void bad_data(const char *what, const char *line)
+{
+	fprintf(stderr, "%s: %s: %s\n", GEOLOC_CASES, what, line);
+	exit(1);
+}
+
+/* Copies s into dst (size bytes); a value that does not fit stops the
+ * program. */
+static void copy_text(char *dst, size_t size, const char *s)
+{
+	if((size_t)snprintf(dst, size, "%s", s) >= size)
+		bad_data("value too long", s);
+}
+
 /* Decodes the escapes of cases.txt (\t \r \n \\ \xHH) from s into out
- * (MAX_TEXT bytes); returns the length. */
+ * (MAX_TEXT bytes); returns the length. A value that does not fit stops the
+ * program. */
 static size_t decode(const char *s, char *out)
 {
+	const char *line = s;
 	size_t n = 0;
 
-	while(*s && n + 1 < MAX_TEXT) {
+	while(*s) {
+		if(n + 1 >= MAX_TEXT)
+			bad_data("value too long", line);
 		if(s[0] == '\\' && s[1] == 't') {
 			out[n++] = '\t';
 			s += 2;
@@ -108,18 +127,20 @@ static const char *line_value(const char *line, const char *key)
 }
 
 /* Parses a "value:" line into w. */
-static void parse_want(const char *v, want_value_t *w, const char *name)
+static void parse_want(const char *v, want_value_t *w)
 {
 	char rest[MAX_TEXT];
 	char *sp;
 
 	memset(w, 0, sizeof(*w));
-	if(sscanf(v, "%15s %4095[^\n]", w->scheme, rest) != 2)
-		fail_msg("%s: bad value line '%s'", name, v);
+	if(strlen(v) >= sizeof(rest)
+			|| sscanf(v, "%15s %4095[^\n]", w->scheme, rest) != 2
+			|| strlen(w->scheme) >= sizeof(w->scheme) - 1)
+		bad_data("bad value line", v);
 	sp = strstr(rest, " loc-src=");
 	if(sp != NULL) {
 		w->has_loc_src = 1;
-		snprintf(w->loc_src, sizeof(w->loc_src), "%s", sp + 9);
+		copy_text(w->loc_src, sizeof(w->loc_src), sp + 9);
 		*sp = '\0';
 	}
 	decode(rest, w->uri);
@@ -139,13 +160,13 @@ static void add_line(gl_case_t *c, const char *line)
 		c->has_strip = 1;
 		c->strip_len = decode(strip, c->strip);
 	} else if(error != NULL) {
-		snprintf(c->error, sizeof(c->error), "%s", error);
-	} else if(value != NULL && c->nvalues < MAX_VALUES) {
-		parse_want(value, &c->values[c->nvalues++], c->name);
+		copy_text(c->error, sizeof(c->error), error);
+	} else if(value != NULL) {
+		if(c->nvalues == MAX_VALUES)
+			bad_data("more values than MAX_VALUES", c->name);
+		parse_want(value, &c->values[c->nvalues++]);
 	} else {
-		fprintf(stderr, "%s: %s: unknown line: %s\n", GEOLOC_CASES, c->name,
-				line);
-		exit(1);
+		bad_data("unknown line", line);
 	}
 }
 
@@ -162,10 +183,8 @@ static gl_case_t *load_cases(size_t *n)
 	const char *v;
 
 	*n = 0;
-	if(text == NULL) {
-		fprintf(stderr, "cannot read %s\n", GEOLOC_CASES);
-		exit(1);
-	}
+	if(text == NULL)
+		bad_data("cannot read", "");
 	for(line = text; line != NULL && *line; line = next) {
 		next = strchr(line, '\n');
 		if(next != NULL)
@@ -179,14 +198,11 @@ static gl_case_t *load_cases(size_t *n)
 				exit(1);
 			c = &cases[(*n)++];
 			memset(c, 0, sizeof(*c));
-			snprintf(c->name, sizeof(c->name), "%s", v);
+			copy_text(c->name, sizeof(c->name), v);
 			continue;
 		}
-		if(c == NULL) {
-			fprintf(stderr, "%s: line outside a case: %s\n", GEOLOC_CASES,
-					line);
-			exit(1);
-		}
+		if(c == NULL)
+			bad_data("line outside a case", line);
 		add_line(c, line);
 	}
 	free(text);
@@ -365,6 +381,11 @@ static void test_bad_arguments(void **state)
 	assert_string_equal(e911_geoloc_scheme_name(99), "other");
 }
 
+static const char *case_name(const void *c)
+{
+	return ((const gl_case_t *)c)->name;
+}
+
 int main(void)
 {
 	const struct CMUnitTest api[] = {
@@ -373,7 +394,6 @@ int main(void)
 			cmocka_unit_test(test_length_not_nul),
 			cmocka_unit_test(test_bad_arguments),
 	};
-	struct CMUnitTest *tests;
 	gl_case_t *cases;
 	size_t n = 0;
 	int failed;
@@ -383,17 +403,9 @@ int main(void)
 		fprintf(stderr, "only %zu cases in %s\n", n, GEOLOC_CASES);
 		return 1;
 	}
-	tests = calloc(n, sizeof(*tests));
-	if(tests == NULL)
-		return 1;
-	for(size_t i = 0; i < n; i++) {
-		tests[i].name = cases[i].name;
-		tests[i].test_func = test_case;
-		tests[i].initial_state = &cases[i];
-	}
-	failed = _cmocka_run_group_tests("geoloc_cases", tests, n, NULL, NULL);
+	failed = tu_run_cases(
+			"geoloc_cases", test_case, cases, n, sizeof(*cases), case_name);
 	failed += cmocka_run_group_tests_name("geoloc_api", api, NULL, NULL);
-	free(tests);
 	free(cases);
 	return failed ? 1 : 0;
 }

@@ -130,12 +130,42 @@ int tu_write_file(const char *path, const char *data, size_t len)
 	return rc;
 }
 
-/* Runs fn once per entry of names (then freed) as the cmocka group. */
-static int run_cases(const char *group, const char *dir, char **names,
+int tu_run_cases(const char *group, void (*fn)(void **state), void *cases,
+		size_t n, size_t size, const char *(*name_of)(const void *c))
+{
+	struct CMUnitTest *tests;
+	int failed;
+
+	if(n == 0) {
+		fprintf(stderr, "%s: no cases\n", group);
+		return 1;
+	}
+	tests = calloc(n, sizeof(*tests));
+	if(tests == NULL)
+		exit(1);
+	for(size_t i = 0; i < n; i++) {
+		void *c = (char *)cases + i * size;
+
+		tests[i].name = name_of(c);
+		tests[i].test_func = fn;
+		tests[i].initial_state = c;
+	}
+	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+	free(tests);
+	return failed;
+}
+
+static const char *tu_case_name(const void *c)
+{
+	return ((const tu_case_t *)c)->name;
+}
+
+/* Runs fn once per entry of names (then freed), each a case below dir, as
+ * the cmocka group. */
+static int run_named_cases(const char *group, const char *dir, char **names,
 		void (*fn)(void **state))
 {
 	size_t n = 0;
-	struct CMUnitTest *tests;
 	tu_case_t *cases;
 	int failed;
 
@@ -145,14 +175,8 @@ static int run_cases(const char *group, const char *dir, char **names,
 	}
 	while(names[n])
 		n++;
-	if(n == 0) {
-		fprintf(stderr, "no cases in %s\n", dir);
-		tu_free_list(names);
-		return 1;
-	}
-	tests = calloc(n, sizeof(*tests));
-	cases = calloc(n, sizeof(*cases));
-	if(tests == NULL || cases == NULL)
+	cases = calloc(n + 1, sizeof(*cases));
+	if(cases == NULL)
 		exit(1);
 	for(size_t i = 0; i < n; i++) {
 		if((size_t)snprintf(
@@ -162,12 +186,10 @@ static int run_cases(const char *group, const char *dir, char **names,
 			exit(1);
 		}
 		cases[i].name = names[i];
-		tests[i].name = names[i];
-		tests[i].test_func = fn;
-		tests[i].initial_state = &cases[i];
 	}
-	failed = _cmocka_run_group_tests(group, tests, n, NULL, NULL);
-	free(tests);
+	if(n == 0)
+		fprintf(stderr, "no cases in %s\n", dir);
+	failed = tu_run_cases(group, fn, cases, n, sizeof(*cases), tu_case_name);
 	free(cases);
 	tu_free_list(names);
 	return failed;
@@ -176,13 +198,13 @@ static int run_cases(const char *group, const char *dir, char **names,
 int tu_run_case_dirs(
 		const char *group, const char *dir, void (*fn)(void **state))
 {
-	return run_cases(group, dir, list_entries(dir, NULL), fn);
+	return run_named_cases(group, dir, list_entries(dir, NULL), fn);
 }
 
 int tu_run_case_files(const char *group, const char *dir, const char *suffix,
 		void (*fn)(void **state))
 {
-	return run_cases(group, dir, list_entries(dir, suffix), fn);
+	return run_named_cases(group, dir, list_entries(dir, suffix), fn);
 }
 
 char *tu_case_read(const tu_case_t *c, const char *file, size_t *len)

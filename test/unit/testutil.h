@@ -60,6 +60,12 @@ int tu_run_case_dirs(
 int tu_run_case_files(const char *group, const char *dir, const char *suffix,
 		void (*fn)(void **state));
 
+/* Runs fn once per element of cases (an array of n elements of size bytes,
+ * each the initial state of its test, named by name_of()), as the cmocka
+ * group named group. Returns the number of failed tests (1 when n is 0). */
+int tu_run_cases(const char *group, void (*fn)(void **state), void *cases,
+		size_t n, size_t size, const char *(*name_of)(const void *c));
+
 /* Reads <case>/<file> (tu_read_file()); fails the test when it cannot. */
 char *tu_case_read(const tu_case_t *c, const char *file, size_t *len);
 
