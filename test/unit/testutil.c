@@ -280,7 +280,7 @@ int tu_split(char *line, char **f, int max)
 		char *end;
 
 		if(n == max)
-			fail_msg("more than %d fields in \"%s\"", max, line);
+			fail_msg("more than %d fields separated by '|'", max);
 		if(bar != NULL)
 			*bar = '\0';
 		while(*p == ' ' || *p == '\t')
