@@ -124,6 +124,17 @@ def pct(xs, p):
     return xs[k]
 
 
+def best_rate(pts):
+    """The highest rate of a rising curve before the first point with 1% or more
+    of the calls failed (0 when the first already fails)."""
+    best = 0
+    for pt in pts:
+        if pt["failed_pct"] >= 1.0:
+            break
+        best = pt["rate"]
+    return best
+
+
 # ---------------------------------------------------------------------------
 # processes
 
@@ -868,15 +879,7 @@ class Bench:
         finally:
             for p in proxies.values():
                 p.stop()
-        best = {}
-        for name, pts in curve.items():
-            b = 0
-            for pt in pts:
-                if pt["failed_pct"] < 1.0:
-                    b = pt["rate"]
-                else:
-                    break
-            best[name] = b
+        best = {name: best_rate(pts) for name, pts in curve.items()}
         self.results["rate"] = {"curve": curve, "best": best, "step_s": step_s, "reps": reps,
                                 "max_tried": rates[-1]}
         log("rate: highest sustained (< 1 %% failed): %s" % best)
@@ -980,16 +983,8 @@ class Bench:
                 self.locsvc.control("normal", 0)
                 for p in proxies.values():
                     p.stop()
-        best = {}
-        for lat, cfgs in out.items():
-            for name, pts in cfgs.items():
-                b = 0
-                for pt in pts:
-                    if pt["failed_pct"] < 1.0:
-                        b = pt["rate"]
-                    else:
-                        break
-                best.setdefault(lat, {})[name] = b
+        best = {lat: {name: best_rate(pts) for name, pts in cfgs.items()}
+                for lat, cfgs in out.items()}
         self.results["async"] = {"curve": out, "best": best, "step_s": step_s}
         log("cold-cache located calls/s (< 1 %% failed): %s" % best)
 

@@ -30,6 +30,7 @@
 
 import atexit
 import base64
+import copy
 import datetime
 import glob
 import json
@@ -762,6 +763,23 @@ class E911Env:
         if self.locsvc:
             m["LOCSVC_PORT"] = self.locsvc.port
         return m
+
+    def copies_of(self, template, keys):
+        """A copy of records[template] under each of keys: {key: record}."""
+        out = {}
+        for k in keys:
+            rec = copy.deepcopy(self.records[template])
+            rec["key"] = k
+            out[k] = rec
+        return out
+
+    def add_records(self, extra):
+        """Adds (or replaces) extra {key: record} in what the location service
+        serves and in self.records."""
+        recs = dict(self.records)
+        recs.update(extra)
+        self.records = recs
+        self.locsvc.put_records(recs)
 
     def _psap_log(self, text):
         with self._psap_log_lock:

@@ -10,7 +10,6 @@
 # Copyright (C) 2026 The kamailio-e911 authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import copy
 import os
 import sys
 import threading
@@ -52,13 +51,7 @@ class AsyncCase(t.E911TestCase):
         cls.env = t.E911Env(cls.__name__, cfg=cls.CFG, timeout_ms=cls.TIMEOUT_MS,
                             defines=defines, children=2)
         cls.env.start()
-        recs = dict(cls.env.records)
-        for i in range(40):
-            r = copy.deepcopy(cls.env.records["alice"])
-            r["key"] = "u%02d" % i
-            recs[r["key"]] = r
-        cls.env.records = recs
-        cls.env.locsvc.put_records(recs)
+        cls.env.add_records(cls.env.copies_of("alice", ["u%02d" % i for i in range(40)]))
 
     @classmethod
     def tearDownClass(cls):
@@ -81,6 +74,12 @@ class AsyncCase(t.E911TestCase):
         self.assertEqual(len(pidf), 1)
         civic = dict(t.pidf_civic(pidf[0].body)[0])
         self.assertEqual(civic.get("A3"), self.env.records[key]["civic"]["A3"])
+
+    def add_busy_caller(self, key):
+        """A copy of alice's record under key, routed to the busy PSAP."""
+        rec = self.env.copies_of("alice", [key])[key]
+        rec["route"] = {"uri": self.env.psap_uri("busy")}
+        self.env.add_records({key: rec})
 
 
 class TestNonBlocking(AsyncCase):
@@ -144,11 +143,7 @@ class TestNonBlocking(AsyncCase):
             self.located_at(c, "fallback")
 
     def test_failure_retry_after_resume_keeps_location(self):
-        rec = copy.deepcopy(self.env.records["alice"])
-        rec["key"] = "u31"
-        rec["route"] = {"uri": self.env.psap_uri("busy")}
-        self.env.records["u31"] = rec
-        self.env.locsvc.put_records(self.env.records)
+        self.add_busy_caller("u31")
         call = self.env.call("911", caller="u31")     # a miss: suspended, resumed
         self.assertCallOk(call)
         self.assertInviteAt(call, "busy")
@@ -191,11 +186,7 @@ class TestKemiLua(AsyncCase):
             self.located_at(c, "fallback")
 
     def test_failure_retry_keeps_location(self):
-        rec = copy.deepcopy(self.env.records["alice"])
-        rec["key"] = "u38"
-        rec["route"] = {"uri": self.env.psap_uri("busy")}
-        self.env.records["u38"] = rec
-        self.env.locsvc.put_records(self.env.records)
+        self.add_busy_caller("u38")
         call = self.env.call("911", caller="u38")
         self.assertCallOk(call)
         rx = self.assertInviteAt(call, "fallback")

@@ -156,13 +156,7 @@ class TestBound(CacheCase):
     DEFINES = {"E911_CACHE_SIZE": "20"}
 
     def test_size_bound_holds(self):
-        recs = dict(self.env.records)
-        for i in range(200):
-            r = copy.deepcopy(self.env.records["alice"])
-            r["key"] = "k%03d" % i
-            recs[r["key"]] = r
-        self.env.records = recs
-        self.env.locsvc.put_records(recs)
+        self.env.add_records(self.env.copies_of("alice", ["k%03d" % i for i in range(200)]))
         for i in range(200):
             self.assertIn("fresh", rpc(self.env, "e911.refresh", "k%03d" % i))
         stats = rpc(self.env, "e911.stats")
@@ -173,7 +167,7 @@ class TestBound(CacheCase):
         self.assertEqual(statistics(self.env)["evictions"], evictions)
         # and calls still route with their location
         _, rx = self.call_at("psap", "k199")
-        self.assertHasLocation(rx, recs["k199"])
+        self.assertHasLocation(rx, self.env.records["k199"])
 
 
 class TestRpcAndPrefetch(CacheCase):

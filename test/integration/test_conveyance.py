@@ -97,12 +97,9 @@ class ConvCase(t.E911TestCase):
                             kamailio_args=cls.KAM_ARGS)
         cls.env.start()
         if cls.EXTRA_RECORDS:
-            recs = dict(cls.env.records)
-            for k, rec in cls.EXTRA_RECORDS.items():
-                rec = json.loads(t.render_template(json.dumps(rec), cls.env.mapping()))
-                recs[k] = rec
-            cls.env.locsvc.put_records(recs)
-            cls.env.records = recs
+            cls.env.add_records({
+                k: json.loads(t.render_template(json.dumps(rec), cls.env.mapping()))
+                for k, rec in cls.EXTRA_RECORDS.items()})
 
     @classmethod
     def tearDownClass(cls):
@@ -805,12 +802,9 @@ class LostMixin:
                                        t.HOST, cls.lost.port)),
                                        "GEOHEADER_TYPE": str(cls.GEOHEADER_TYPE)})
             cls.psapk.start()
-            recs = dict(cls.env.records)
-            rec = copy.deepcopy(recs["alice"])
+            rec = copy.deepcopy(cls.env.records["alice"])
             rec["route"] = {"uri": "sip:911@127.0.0.1:%d" % cls.psapk.port}
-            recs["alice"] = rec
-            cls.env.locsvc.put_records(recs)
-            cls.env.records = recs
+            cls.env.add_records({"alice": rec})
         except BaseException:
             cls.tearDownClass()
             raise
