@@ -186,31 +186,6 @@ static int check_contact(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* Splits the comma-separated list at *p: the next item (trimmed of blanks,
- * possibly empty) in *item and *len; advances *p (NULL after the last
- * item). Returns 0 at the end of the list. */
-static int next_item(const char **p, const char **item, size_t *len)
-{
-	const char *s = *p;
-	const char *end;
-	size_t n;
-
-	if(s == NULL)
-		return 0;
-	end = strchr(s, ',');
-	n = end ? (size_t)(end - s) : strlen(s);
-	*p = end ? end + 1 : NULL;
-	while(n > 0 && (*s == ' ' || *s == '\t')) {
-		s++;
-		n--;
-	}
-	while(n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	*item = s;
-	*len = n;
-	return 1;
-}
-
 int e911_language_check(const char *tag, size_t len)
 {
 	char low[ADDL_LANG_MAX + 1];
@@ -248,7 +223,7 @@ static int check_list(
 
 	if(!given(v))
 		return addl_fail(err, errlen, "%s is required", what);
-	while(next_item(&p, &item, &n)) {
+	while(e911_list_next(&p, ',', E911_BLANKS, &item, &n)) {
 		if(n == 0)
 			return addl_fail(err, errlen, "%s has an empty item", what);
 		if(++count > E911_ADDL_LIST_MAX)
@@ -400,7 +375,7 @@ static int list_elements(char *buf, size_t size, size_t *pos, const char *pfx,
 	const char *item;
 	size_t n;
 
-	while(next_item(&p, &item, &n)) {
+	while(e911_list_next(&p, ',', E911_BLANKS, &item, &n)) {
 		if(element(buf, size, pos, pfx, name, item, n, lower) < 0)
 			return -1;
 	}

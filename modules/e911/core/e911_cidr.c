@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "e911_cidr.h"
+#include "e911_text.h"
 
 typedef struct net_addr
 {
@@ -102,25 +103,16 @@ static int each_item(const char *list,
 		int (*fn)(const char *s, size_t len, void *arg), void *arg)
 {
 	const char *p = list;
-	const char *end;
+	const char *item;
 	size_t len;
 	int rc;
 
-	while(p && *p) {
-		end = strchr(p, ',');
-		len = end ? (size_t)(end - p) : strlen(p);
-		while(len > 0 && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while(len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
+	while(e911_list_next(&p, ',', E911_BLANKS, &item, &len)) {
 		if(len > 0) {
-			rc = fn(p, len, arg);
+			rc = fn(item, len, arg);
 			if(rc != 0)
 				return rc;
 		}
-		p = end ? end + 1 : NULL;
 	}
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "e911_dialplan.h"
+#include "e911_text.h"
 
 #define URN_SOS "urn:service:sos"
 #define URN_TEST_SOS "urn:service:test.sos"
@@ -42,23 +43,16 @@ static int dial_chars_ok(const char *s, size_t len)
 	return 1;
 }
 
-/* Trims spaces around s[0..*len); returns the new start. */
+/* Trims white space around s[0..*len); returns the new start. */
 static const char *trim(const char *s, size_t *len)
 {
-	while(*len > 0 && isspace((unsigned char)s[0])) {
-		s++;
-		(*len)--;
-	}
-	while(*len > 0 && isspace((unsigned char)s[*len - 1]))
-		(*len)--;
-	return s;
+	return e911_trim(s, len, E911_WHITESPACE);
 }
 
 static int add_entries(e911_dialplan_t *dp, const char *list, int cls,
 		char *err, size_t errlen)
 {
 	const char *p = list;
-	const char *end;
 	const char *eq;
 	const char *item;
 	size_t len;
@@ -66,11 +60,7 @@ static int add_entries(e911_dialplan_t *dp, const char *list, int cls,
 	e911_dial_entry_t *e;
 	e911_dial_entry_t *ne;
 
-	while(p && *p) {
-		end = strchr(p, ',');
-		len = end ? (size_t)(end - p) : strlen(p);
-		item = trim(p, &len);
-		p = end ? end + 1 : NULL;
+	while(p && *p && e911_list_next(&p, ',', E911_WHITESPACE, &item, &len)) {
 		if(len == 0)
 			continue;
 		eq = memchr(item, '=', len);
@@ -113,16 +103,11 @@ static int add_prefixes(
 		e911_dialplan_t *dp, const char *list, char *err, size_t errlen)
 {
 	const char *p = list;
-	const char *end;
 	const char *item;
 	size_t len;
 	char(*np)[E911_DIAL_MAXLEN + 1];
 
-	while(p && *p) {
-		end = strchr(p, ',');
-		len = end ? (size_t)(end - p) : strlen(p);
-		item = trim(p, &len);
-		p = end ? end + 1 : NULL;
+	while(p && *p && e911_list_next(&p, ',', E911_WHITESPACE, &item, &len)) {
 		if(len == 0)
 			continue;
 		if(!dial_chars_ok(item, len)) {

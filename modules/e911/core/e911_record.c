@@ -33,6 +33,7 @@
 
 #include "e911_cidr.h"
 #include "e911_record.h"
+#include "e911_text.h"
 #include "e911_time.h"
 
 #include <jansson.h>
@@ -881,26 +882,16 @@ static int fm_set_pointer(
 	return 0;
 }
 
-/* Trims blanks around s[0..*n); returns the new start. */
+/* Trims blanks (spaces, tabs, line ends) around s[0..*n). */
 static const char *fm_trim(const char *s, size_t *n)
 {
-	while(*n > 0
-			&& (s[0] == ' ' || s[0] == '\t' || s[0] == '\r' || s[0] == '\n')) {
-		s++;
-		(*n)--;
-	}
-	while(*n > 0
-			&& (s[*n - 1] == ' ' || s[*n - 1] == '\t' || s[*n - 1] == '\r'
-					|| s[*n - 1] == '\n'))
-		(*n)--;
-	return s;
+	return e911_trim(s, n, " \t\r\n");
 }
 
 e911_fieldmap_t *e911_fieldmap_parse(const char *spec, char *err, size_t errlen)
 {
 	e911_fieldmap_t *fm;
 	const char *p = spec;
-	const char *end;
 	const char *item;
 	const char *eq;
 	const char *name;
@@ -919,13 +910,10 @@ e911_fieldmap_t *e911_fieldmap_parse(const char *spec, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	while(p != NULL && *p != '\0') {
+	while(p != NULL && *p != '\0'
+			&& e911_list_next(&p, ';', " \t\r\n", &item, &len)) {
 		fm_entry_t *e = &fm->e[fm->n];
 
-		end = strchr(p, ';');
-		len = end ? (size_t)(end - p) : strlen(p);
-		item = fm_trim(p, &len);
-		p = end ? end + 1 : NULL;
 		if(len == 0)
 			continue;
 		i++;

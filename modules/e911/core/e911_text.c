@@ -12,6 +12,35 @@
 
 const char e911_hex_upper[16] = "0123456789ABCDEF";
 
+const char *e911_trim(const char *s, size_t *len, const char *blanks)
+{
+	while(*len > 0 && s[0] != '\0' && strchr(blanks, s[0]) != NULL) {
+		s++;
+		(*len)--;
+	}
+	while(*len > 0 && s[*len - 1] != '\0'
+			&& strchr(blanks, s[*len - 1]) != NULL)
+		(*len)--;
+	return s;
+}
+
+int e911_list_next(const char **p, char sep, const char *blanks,
+		const char **item, size_t *len)
+{
+	const char *s = *p;
+	const char *end;
+	size_t n;
+
+	if(s == NULL)
+		return 0;
+	end = strchr(s, sep);
+	n = end ? (size_t)(end - s) : strlen(s);
+	*p = end ? end + 1 : NULL;
+	*item = e911_trim(s, &n, blanks);
+	*len = n;
+	return 1;
+}
+
 void e911_hex_encode(char *out, const void *in, size_t n)
 {
 	static const char hex[16] = "0123456789abcdef";

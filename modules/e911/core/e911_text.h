@@ -98,6 +98,22 @@ void e911_buf_xml(e911_buf_t *o, const char *s);
 int e911_xml_escape(
 		char *buf, size_t size, size_t *pos, const char *s, size_t len);
 
+/* blank sets for e911_list_next() */
+#define E911_BLANKS " \t"			  /* values of one line */
+#define E911_WHITESPACE " \t\r\n\v\f" /* isspace() in the C locale */
+
+/* Reads the next item of the sep-separated list at *p into *item, *len,
+ * with the characters of blanks trimmed from both ends (an item may be
+ * empty: "" is one empty item, "a," two items), and advances *p (NULL
+ * after the last item). Returns 0 when *p is NULL (the list is done),
+ * else 1. */
+int e911_list_next(const char **p, char sep, const char *blanks,
+		const char **item, size_t *len);
+
+/* Trims the characters of blanks from both ends of s[0..*len); returns the
+ * new start. */
+const char *e911_trim(const char *s, size_t *len, const char *blanks);
+
 /* upper-case hex digits, for percent-encoding */
 extern const char e911_hex_upper[16];
 
