@@ -278,23 +278,22 @@ static int insert_at(sip_msg_t *msg, int off, const char *s, size_t len)
 	return len == 0 ? 0 : e911_replace_at(msg, off, 0, s, len);
 }
 
-/* The message body and its length (bounded by the buffer). */
+/* The message body: every byte after the header section, as Kamailio itself
+ * reads it (its SDP parser, and the Content-Length it writes when it
+ * forwards: msg_translator.c clen_builder()). Over TCP the stream was
+ * already cut at Content-Length, so msg->len ends there; over UDP a body
+ * longer than its Content-Length (0 included) is forwarded whole with the
+ * Content-Length corrected, so that is the body our parts go around - a
+ * shorter reading would put them in the middle of it or before it. */
 static void msg_body(sip_msg_t *msg, str *body)
 {
-	int avail;
-	int clen;
-
 	body->s = get_body(msg);
 	body->len = 0;
 	if(body->s == NULL)
 		return;
-	avail = msg->len - (int)(body->s - msg->buf);
-	body->len = avail;
-	if(msg->content_length) {
-		clen = get_content_length(msg);
-		if(clen >= 0 && clen < avail)
-			body->len = clen;
-	}
+	body->len = msg->len - (int)(body->s - msg->buf);
+	if(body->len < 0)
+		body->len = 0;
 }
 
 static int set_ruri(sip_msg_t *msg, str *ruri)

@@ -14,9 +14,13 @@
  *   occur in the body, and has exactly its delimiters: one per added part,
  *   the closing one, and the original body's when there is a body; sibling
  *   parts go right before the last closing delimiter of the existing
- *   multipart/mixed body and add exactly one delimiter each;
+ *   multipart/mixed body and add exactly one delimiter each; they go right
+ *   before the first close delimiter (what follows is the epilogue);
+ * - a folded Content-Type counts as its unfolded value (RFC 3261 7.3.1):
+ *   e911_mime_unfold() leaves no CR or LF, changes nothing else but the
+ *   folds, and is what the wrapper's first part headers repeat;
  * - e911_mime_boundary() on the fuzzed Content-Type returns a boundary
- *   that is in it, of allowed characters and length.
+ *   that is in its unfolded value, of allowed characters and length.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -71,13 +75,60 @@ static const e911_mime_part_t parts[NPARTS] = {
 				service, sizeof(service) - 1},
 };
 
+/* The Content-Type as the core reads it: unfolded into buf when it has a
+ * fold; *len updated. */
+static const char *unfolded(const char *ctype, size_t *len, char *buf)
+{
+	int n;
+
+	if(memchr(ctype, '\r', *len) == NULL && memchr(ctype, '\n', *len) == NULL)
+		return ctype;
+	n = e911_mime_unfold(ctype, *len, buf, E911_CTYPE_MAX + 1);
+	if(n < 0)
+		return ctype;
+	*len = (size_t)n;
+	return buf;
+}
+
+static void check_unfold(const char *in, size_t len)
+{
+	char out[E911_CTYPE_MAX + 1];
+	size_t i = 0;
+	size_t j = 0;
+	int n = e911_mime_unfold(in, len, out, sizeof(out));
+
+	if(n < 0)
+		return;
+	FZ_ASSERT((size_t)n <= len && out[n] == '\0', "unfolded length %d", n);
+	FZ_ASSERT(memchr(out, '\r', (size_t)n) == NULL
+					  && memchr(out, '\n', (size_t)n) == NULL,
+			"line break left after unfolding");
+	/* the same bytes, each fold (line break and white space) one SP */
+	while(i < len) {
+		if(in[i] == '\r' || in[i] == '\n') {
+			FZ_ASSERT(j < (size_t)n && out[j] == ' ', "fold not one SP");
+			i += in[i] == '\r' ? 2 : 1;
+			while(i < len && (in[i] == ' ' || in[i] == '\t'))
+				i++;
+			j++;
+			continue;
+		}
+		FZ_ASSERT(j < (size_t)n && out[j] == in[i], "byte %zu changed", i);
+		i++;
+		j++;
+	}
+	FZ_ASSERT(j == (size_t)n, "unfolded value longer than the input");
+}
+
 static void check_boundary(const char *ctype, size_t ctlen)
 {
 	char b[E911_BOUNDARY_MAX + 1];
+	char buf[E911_CTYPE_MAX + 1];
 	int n = e911_mime_boundary(ctype, ctlen, b, sizeof(b));
 
 	if(n < 0)
 		return;
+	ctype = unfolded(ctype, &ctlen, buf);
 	FZ_ASSERT(n > 0 && n <= E911_BOUNDARY_MAX && (size_t)n == strlen(b),
 			"boundary length %d", n);
 	FZ_ASSERT(memmem(ctype, ctlen, b, (size_t)n) != NULL,
@@ -111,7 +162,8 @@ static void check_wrapped(const char *ctype, size_t ctlen, const char *body,
 		size_t blen, int np, const e911_mime_edit_t *ed, const char *out,
 		size_t olen)
 {
-	char first[256];
+	char first[E911_CTYPE_MAX + 64];
+	char buf[E911_CTYPE_MAX + 1];
 	size_t want = (size_t)np + 1 + (blen > 0);
 	int fl;
 
@@ -134,6 +186,7 @@ static void check_wrapped(const char *ctype, size_t ctlen, const char *body,
 				"late offer does not start with the delimiter");
 		return;
 	}
+	ctype = unfolded(ctype, &ctlen, buf);
 	if(ctlen == 0) {
 		ctype = "application/octet-stream";
 		ctlen = strlen(ctype);
@@ -164,10 +217,9 @@ static void check_sibling(const char *ctype, size_t ctlen, const char *body,
 	FZ_ASSERT(ed->suffix_at + (size_t)cl <= blen
 					  && memcmp(body + ed->suffix_at, close, (size_t)cl) == 0,
 			"sibling not before a closing delimiter");
-	FZ_ASSERT(memmem(body + ed->suffix_at + 1, blen - ed->suffix_at - 1, close,
-					  (size_t)cl)
+	FZ_ASSERT(memmem(body, ed->suffix_at + (size_t)cl - 1, close, (size_t)cl)
 					  == NULL,
-			"sibling not before the last closing delimiter");
+			"sibling not before the first closing delimiter");
 	FZ_ASSERT(ed->suffix_len > (size_t)ol
 					  && memcmp(ed->suffix, open, (size_t)ol) == 0,
 			"sibling does not start with a delimiter");
@@ -244,6 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	ctlen = data[0] < size - 1 ? data[0] : size - 1;
 	ctype = (const char *)data + 1;
+	check_unfold(ctype, ctlen);
 	check_boundary(ctype, ctlen);
 	run(ctype, ctlen, ctype + ctlen, size - 1 - ctlen, 1);
 	run(ctype, ctlen, ctype + ctlen, size - 1 - ctlen, NPARTS);

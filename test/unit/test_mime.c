@@ -128,6 +128,34 @@ static void test_boundary(void **state)
 	assert_int_equal(e911_mime_boundary("multipart/mixed;boundary=a\r\nX: y",
 							 33, b, sizeof(b)),
 			-1);
+	/* folded (RFC 3261 7.3.1): the same value on one line */
+	assert_int_equal(e911_mime_boundary("multipart/mixed;\r\n\tboundary=abc",
+							 31, b, sizeof(b)),
+			3);
+	assert_string_equal(b, "abc");
+	assert_int_equal(e911_mime_boundary("multipart/mixed;\n boundary=abc", 30,
+							 b, sizeof(b)),
+			3);
+}
+
+static void test_unfold(void **state)
+{
+	char out[64];
+
+	assert_int_equal(e911_mime_unfold("a;\r\n b", 6, out, sizeof(out)), 4);
+	assert_string_equal(out, "a; b");
+	assert_int_equal(
+			e911_mime_unfold("a;\r\n \t\r\n\tb", 10, out, sizeof(out)), 5);
+	assert_string_equal(out, "a;  b");
+	assert_int_equal(e911_mime_unfold("plain", 5, out, sizeof(out)), 5);
+	assert_string_equal(out, "plain");
+	/* a line break that is not a fold */
+	assert_int_equal(e911_mime_unfold("a\r\nX: y", 7, out, sizeof(out)), -1);
+	assert_int_equal(e911_mime_unfold("a\r b", 4, out, sizeof(out)), -1);
+	assert_int_equal(e911_mime_unfold("a\r\n", 3, out, sizeof(out)), -1);
+	/* does not fit */
+	assert_int_equal(e911_mime_unfold("abcd", 4, out, 4), -1);
+	assert_int_equal(e911_mime_unfold("abc", 3, out, 4), 3);
 }
 
 static void test_bad_token(void **state)
@@ -150,6 +178,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_case_count),
 			cmocka_unit_test(test_boundary),
+			cmocka_unit_test(test_unfold),
 			cmocka_unit_test(test_bad_token),
 	};
 	int failed = 0;

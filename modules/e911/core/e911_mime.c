@@ -63,7 +63,7 @@ static int bchar_ok(unsigned char c)
 	return isalnum(c) || (c != 0 && strchr("'()+_,-./:=?", c) != NULL);
 }
 
-int e911_mime_boundary(const char *ctype, size_t ctlen, char *out, size_t size)
+static int boundary_raw(const char *ctype, size_t ctlen, char *out, size_t size)
 {
 	const char *end = ctype + ctlen;
 	const char *p = ctype;
@@ -103,25 +103,57 @@ int e911_mime_boundary(const char *ctype, size_t ctlen, char *out, size_t size)
 	return -1;
 }
 
-static void *memmem_last(
-		const char *hay, size_t hlen, const char *needle, size_t nlen)
+int e911_mime_unfold(const char *in, size_t len, char *out, size_t size)
 {
-	const char *p;
-	const char *last = NULL;
-	size_t off = 0;
+	size_t i = 0;
+	size_t n = 0;
 
-	while(off + nlen <= hlen) {
-		p = memmem(hay + off, hlen - off, needle, nlen);
-		if(p == NULL)
-			break;
-		last = p;
-		off = (size_t)(p - hay) + 1;
+	while(i < len) {
+		if(in[i] == '\r' || in[i] == '\n') {
+			/* a line break (CRLF, or a bare LF as Kamailio's parser takes)
+			 * is a fold only when white space follows it */
+			if(in[i] == '\r')
+				i++;
+			if(i >= len || in[i] != '\n')
+				return -1;
+			i++;
+			if(i >= len || (in[i] != ' ' && in[i] != '\t'))
+				return -1;
+			while(i < len && (in[i] == ' ' || in[i] == '\t'))
+				i++;
+			if(n >= size)
+				return -1;
+			out[n++] = ' ';
+			continue;
+		}
+		if(n >= size)
+			return -1;
+		out[n++] = in[i++];
 	}
-	return (void *)last;
+	if(n >= size)
+		return -1;
+	out[n] = '\0';
+	return (int)n;
 }
 
-/* Offset of the CRLF that starts the closing delimiter "\r\n--B--" of a
- * multipart body (boundary b[0..bl)), or -1 when the body has none. */
+int e911_mime_boundary(const char *ctype, size_t ctlen, char *out, size_t size)
+{
+	char unfolded[E911_CTYPE_MAX + 1];
+	int n;
+
+	if(memchr(ctype, '\r', ctlen) == NULL && memchr(ctype, '\n', ctlen) == NULL)
+		return boundary_raw(ctype, ctlen, out, size);
+	n = e911_mime_unfold(ctype, ctlen, unfolded, sizeof(unfolded));
+	if(n < 0)
+		return -1;
+	return boundary_raw(unfolded, (size_t)n, out, size);
+}
+
+/* Offset of the CRLF that starts the close delimiter "\r\n--B--" of a
+ * multipart body (boundary b[0..bl)), or -1 when the body has none. It is
+ * the first one (RFC 2046 5.1.1): a boundary never occurs inside a part, so
+ * whatever follows the first close delimiter is the epilogue, which MIME
+ * parsers ignore, however many "--B--" it holds. */
 static long close_delimiter_at(
 		const char *body, size_t blen, const char *b, size_t bl)
 {
@@ -134,7 +166,7 @@ static long close_delimiter_at(
 	end = PUT_LIT(delim, "\r\n--");
 	end = put(end, b, bl);
 	end = PUT_LIT(end, "--");
-	p = memmem_last(body, blen, delim, (size_t)(end - delim));
+	p = memmem(body, blen, delim, (size_t)(end - delim));
 	if(p == NULL)
 		return -1;
 	return (long)(p - body);
@@ -199,6 +231,7 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 {
 	char b[E911_BOUNDARY_MAX + 1];
 	char close[E911_BOUNDARY_MAX + 16]; /* "\r\n--B--\r\n" */
+	char unfolded[E911_CTYPE_MAX + 1];
 	size_t bl;
 	size_t tl;
 	size_t cl;
@@ -211,6 +244,17 @@ int e911_mime_add_parts(const char *ctype, size_t ctlen, const char *body,
 	if(nparts < 1) {
 		snprintf(err, errlen, "no part to add");
 		return -1;
+	}
+	if(ctlen > 0
+			&& (memchr(ctype, '\r', ctlen) != NULL
+					|| memchr(ctype, '\n', ctlen) != NULL)) {
+		/* a folded header value is the same value on one line (RFC 3261
+		 * 7.3.1); a line break that is not a fold is refused below */
+		n = e911_mime_unfold(ctype, ctlen, unfolded, sizeof(unfolded));
+		if(n >= 0) {
+			ctype = unfolded;
+			ctlen = (size_t)n;
+		}
 	}
 	if(blen > 0 && is_multipart_mixed(ctype, ctlen)
 			&& (n = e911_mime_boundary(ctype, ctlen, b, sizeof(b))) > 0) {

@@ -14,8 +14,10 @@
  * - no body:          the body becomes multipart/mixed with only our part;
  * - a single body:    multipart/mixed, the original first (with its
  *                     Content-Type), then our part;
- * - multipart/mixed:  our part is added as a sibling before the closing
- *                     delimiter, existing parts untouched, Content-Type kept.
+ * - multipart/mixed:  our part is added as a sibling after the last body
+ *                     part, right before the first close delimiter (what
+ *                     follows it is the epilogue, RFC 2046 5.1.1), existing
+ *                     parts untouched, Content-Type kept.
  *
  * The caller applies the plan (Kamailio lumps, or e911_mime_apply() in
  * tests). Part of the module's pure core: no Kamailio headers.
@@ -73,6 +75,14 @@ void e911_mime_edit_free(e911_mime_edit_t *ed);
  * its length in *outlen; NULL on error. */
 char *e911_mime_apply(const char *body, size_t blen, const e911_mime_edit_t *ed,
 		size_t *outlen);
+
+/* Unfolds a header value in[0..len) into out (size bytes, NUL-terminated):
+ * every line break followed by white space (CRLF, or a bare LF, then SP/HT)
+ * and that white space become one SP (RFC 3261 7.3.1). Returns the new
+ * length, or -1 when a line break is not a fold or the result does not fit.
+ * e911_mime_add_parts() and e911_mime_boundary() unfold the Content-Type
+ * they are given. */
+int e911_mime_unfold(const char *in, size_t len, char *out, size_t size);
 
 /* Finds the boundary parameter of a multipart Content-Type value (token or
  * quoted string) into out. Returns its length, or -1 when there is none or
