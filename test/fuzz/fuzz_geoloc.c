@@ -10,13 +10,19 @@
  *   output parses to the same number of values with the same URIs and
  *   schemes and no loc-src, is no longer than the input, is unchanged when
  *   there was no loc-src, strips to itself again, and is the same when
- *   done in place.
+ *   done in place;
+ * - the by-reference policy (e911_geoloc_allowed): no URI is allowed by an
+ *   empty policy; one allowed by "https://lis.example.net" is allowed by
+ *   "https:", starts with that text and ends the host right after it; and
+ *   the input read as a policy is checked without harm, a valid one
+ *   answering 0 or 1 for every URI.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "e911_geoloc.h"
 #include "fuzz_common.h"
@@ -58,6 +64,36 @@ static void check_values(
 	}
 }
 
+static void check_policy(const char *s, size_t size, const e911_geoloc_t *g,
+		int n, const char *as_policy)
+{
+	static const char host[] = "https://lis.example.net";
+	const size_t hl = sizeof(host) - 1;
+	char err[160];
+	int valid = e911_geoloc_policy_check(as_policy, err, sizeof(err));
+
+	FZ_ASSERT(valid >= 0 || err[0] != '\0', "policy refused without a reason");
+	for(int i = 0; i < n; i++) {
+		const char *u = s + g[i].uri_off;
+		size_t ul = g[i].uri_len;
+		int a;
+
+		FZ_ASSERT(g[i].uri_off + ul <= size, "bounds");
+		FZ_ASSERT(e911_geoloc_allowed("", u, ul) == 0, "allowed by nothing");
+		if(e911_geoloc_allowed(host, u, ul)) {
+			FZ_ASSERT(e911_geoloc_allowed("https:", u, ul) == 1,
+					"allowed for the host, not for the scheme");
+			FZ_ASSERT(ul >= hl && strncasecmp(u, host, hl) == 0
+							  && (ul == hl || strchr(":/?#", u[hl]) != NULL),
+					"URI %d allowed for another host", i);
+		}
+		if(valid >= 0) {
+			a = e911_geoloc_allowed(as_policy, u, ul);
+			FZ_ASSERT(a == 0 || a == 1, "allowed %d", a);
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
@@ -88,6 +124,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_ASSERT(e911_geoloc_parse(s, size, g, MAXV, err, sizeof(err)) == n,
 			"count differs with an output array");
 	check_values(s, size, g, n);
+	memcpy(again, s, size);
+	again[size] = '\0';
+	check_policy(s, size, g, n, again);
 	for(int i = 0; i < n; i++)
 		any |= g[i].has_loc_src;
 

@@ -12,7 +12,8 @@
 #                file, plus the invalid plans; and the per-country cases of
 #                test/data/dial/countries (plan file and calls)
 #   fuzz_mime    test/data/mime/*: a length byte, ctype, body
-#   fuzz_geoloc  every "in:" value of test/data/geoloc/cases.txt
+#   fuzz_geoloc  every "in:" value of test/data/geoloc/cases.txt, and the
+#                URIs of test/data/geoloc/policy.txt as Geolocation values
 #
 # plus, for every target, the inputs kept in test/fuzz/regress/<target>/:
 # findings of past fuzzing runs (add a minimised crash input there when
@@ -251,6 +252,10 @@ for line in read(os.path.join(data, 'geoloc', 'cases.txt')).decode().splitlines(
     elif line.startswith('in:') and name:
         v = line[3:]
         seed('fuzz_geoloc', name, decode(v[1:] if v.startswith(' ') else v))
+for i, line in enumerate(read(os.path.join(data, 'geoloc', 'policy.txt')).decode().splitlines()):
+    f = line.split(' | ')
+    if len(f) == 3 and f[0] in ('allow', 'deny'):
+        seed('fuzz_geoloc', 'policy_%d' % i, ('<%s>' % f[2]).encode())
 
 # ---- regressions -----------------------------------------------------------------
 for t in sorted(counts):

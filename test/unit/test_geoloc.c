@@ -381,6 +381,83 @@ static void test_bad_arguments(void **state)
 	assert_string_equal(e911_geoloc_scheme_name(99), "other");
 }
 
+#define POLICY_CASES E911_TEST_DATA "/geoloc/policy.txt"
+
+/* Field i (0-based) of a " | "-separated line into out ("-" is empty). */
+static int field(const char *line, int i, char *out, size_t size)
+{
+	const char *p = line;
+	const char *e;
+
+	for(; i > 0; i--) {
+		p = strstr(p, " | ");
+		if(p == NULL)
+			return -1;
+		p += 3;
+	}
+	e = strstr(p, " | ");
+	if(e == NULL)
+		e = p + strlen(p);
+	if((size_t)(e - p) >= size)
+		return -1;
+	memcpy(out, p, e - p);
+	out[e - p] = '\0';
+	if(strcmp(out, "-") == 0)
+		out[0] = '\0';
+	return 0;
+}
+
+/* test/data/geoloc/policy.txt: the geolocation_allow policy. */
+static void test_policy(void **state)
+{
+	size_t len = 0;
+	char *text = tu_read_file(POLICY_CASES, &len);
+	char *line;
+	char *next;
+	char kind[16];
+	char policy[512];
+	char arg[512];
+	char err[160];
+	int n = 0;
+	int rc;
+
+	assert_non_null(text);
+	for(line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if(next)
+			*next++ = '\0';
+		if(line[0] == '#' || line[0] == '\0')
+			continue;
+		if(field(line, 0, kind, sizeof(kind)) < 0
+				|| field(line, 1, policy, sizeof(policy)) < 0)
+			fail_msg("bad line: %s", line);
+		n++;
+		if(strcmp(kind, "invalid") == 0) {
+			if(e911_geoloc_policy_check(policy, err, sizeof(err)) != -1
+					|| err[0] == '\0')
+				fail_msg("policy accepted: %s", line);
+			continue;
+		}
+		if(field(line, 2, arg, sizeof(arg)) < 0)
+			fail_msg("bad line: %s", line);
+		rc = e911_geoloc_policy_check(policy, err, sizeof(err));
+		if(rc < 0)
+			fail_msg("policy refused (%s): %s", err, line);
+		if(strcmp(kind, "valid") == 0) {
+			if(rc != atoi(arg))
+				fail_msg("%d entries: %s", rc, line);
+		} else if(strcmp(kind, "allow") == 0 || strcmp(kind, "deny") == 0) {
+			rc = e911_geoloc_allowed(policy, arg, strlen(arg));
+			if(rc != (kind[0] == 'a'))
+				fail_msg("allowed %d: %s", rc, line);
+		} else {
+			fail_msg("bad kind: %s", line);
+		}
+	}
+	free(text);
+	assert_true(n >= 30);
+}
+
 static const char *case_name(const void *c)
 {
 	return ((const gl_case_t *)c)->name;
@@ -389,6 +466,7 @@ static const char *case_name(const void *c)
 int main(void)
 {
 	const struct CMUnitTest api[] = {
+			cmocka_unit_test(test_policy),
 			cmocka_unit_test(test_uri_length_limit),
 			cmocka_unit_test(test_max_values),
 			cmocka_unit_test(test_length_not_nul),

@@ -331,3 +331,217 @@ int e911_geoloc_strip_locsrc(
 	out[sc.olen] = '\0';
 	return (int)sc.olen;
 }
+
+/* --- the by-reference policy --- */
+
+/* The parts of a URI the policy compares (pointers into it). */
+typedef struct gl_uri
+{
+	const char *scheme;
+	size_t slen;
+	const char *host; /* slen 0 host: none */
+	size_t hlen;
+	const char *port;
+	size_t plen;
+	int authority; /* "scheme://host", not "scheme:host" */
+} gl_uri_t;
+
+static int is_host(unsigned char c)
+{
+	return is_alpha(c) || is_digit(c) || c == '.' || c == '-';
+}
+
+/* host [":" port] in s[0..n), exactly: an IPv6 reference in brackets or
+ * letters, digits, dots and dashes; a port of 1..5 digits up to 65535. */
+static int split_hostport(const char *s, size_t n, gl_uri_t *u)
+{
+	size_t i = 0;
+	unsigned port = 0;
+
+	if(n == 0)
+		return -1;
+	if(s[0] == '[') {
+		while(i < n && s[i] != ']') {
+			if(i > 0 && !is_digit((unsigned char)s[i])
+					&& !strchr("abcdefABCDEF:.", s[i]))
+				return -1;
+			i++;
+		}
+		if(i >= n || i < 3)
+			return -1;
+		i++;
+	} else {
+		while(i < n && is_host((unsigned char)s[i]))
+			i++;
+		if(i == 0)
+			return -1;
+	}
+	u->host = s;
+	u->hlen = i;
+	if(i == n)
+		return 0;
+	if(s[i] != ':' || n - i - 1 < 1 || n - i - 1 > 5)
+		return -1;
+	for(size_t k = i + 1; k < n; k++) {
+		if(!is_digit((unsigned char)s[k]))
+			return -1;
+		port = port * 10 + (unsigned)(s[k] - '0');
+	}
+	if(port > 65535)
+		return -1;
+	u->port = s + i + 1;
+	u->plen = n - i - 1;
+	return 0;
+}
+
+/* Splits uri[0..len) into scheme, host and port. With entry set it is a
+ * policy entry: "scheme:" alone is allowed, nothing may follow the host.
+ * A URI with userinfo in an http-style authority ("https://a@b/") is
+ * refused: who reads it as host a and who as host b differs. */
+static int split_uri(const char *uri, size_t len, int entry, gl_uri_t *u)
+{
+	const char *p;
+	const char *end = uri + len;
+	const char *at;
+	const char *stop;
+
+	memset(u, 0, sizeof(*u));
+	if(len == 0 || !is_alpha((unsigned char)uri[0]))
+		return -1;
+	for(p = uri; p < end && *p != ':'; p++) {
+		if(!is_alpha((unsigned char)*p) && !is_digit((unsigned char)*p)
+				&& *p != '+' && *p != '-' && *p != '.')
+			return -1;
+	}
+	if(p >= end)
+		return -1;
+	u->scheme = uri;
+	u->slen = (size_t)(p - uri);
+	p++;
+	if(p == end)
+		return entry ? 0 : -1;
+	if(end - p >= 2 && p[0] == '/' && p[1] == '/') {
+		u->authority = 1;
+		p += 2;
+		for(stop = p;
+				stop < end && *stop != '/' && *stop != '?' && *stop != '#';
+				stop++) {
+			if(*stop == '@')
+				return -1;
+		}
+		if(entry && stop != end)
+			return -1;
+		return split_hostport(p, (size_t)(stop - p), u);
+	}
+	/* sip:, sips:, pres: and the like: [user "@"] hostport [;params] */
+	for(stop = p; stop < end && *stop != ';' && *stop != '?' && *stop != '>';
+			stop++)
+		;
+	if(entry && stop != end)
+		return -1;
+	at = NULL;
+	for(const char *q = p; q < stop; q++) {
+		if(*q == '@')
+			at = q;
+	}
+	if(at != NULL)
+		p = at + 1;
+	return split_hostport(p, (size_t)(stop - p), u);
+}
+
+/* Calls fn for each entry of the comma-separated policy; stops at the
+ * first that returns nonzero and returns that, or -1 for a malformed
+ * entry (its offset in *bad), or 0. */
+typedef int (*gl_entry_fn)(const gl_uri_t *e, void *arg);
+
+static int each_entry(
+		const char *policy, gl_entry_fn fn, void *arg, size_t *bad)
+{
+	const char *p = policy;
+	const char *s;
+	const char *e;
+	gl_uri_t u;
+	int rc;
+
+	while(*p) {
+		while(*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if(*p == '\0')
+			break;
+		s = p;
+		while(*p && *p != ',')
+			p++;
+		e = p;
+		while(e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if(split_uri(s, (size_t)(e - s), 1, &u) < 0) {
+			if(bad)
+				*bad = (size_t)(s - policy);
+			return -1;
+		}
+		rc = fn(&u, arg);
+		if(rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int count_entry(const gl_uri_t *e, void *arg)
+{
+	(void)e;
+	(*(int *)arg)++;
+	return 0;
+}
+
+int e911_geoloc_policy_check(const char *policy, char *err, size_t errlen)
+{
+	size_t bad = 0;
+	int n = 0;
+
+	if(err != NULL && errlen > 0)
+		err[0] = '\0';
+	if(policy == NULL)
+		return 0;
+	if(each_entry(policy, count_entry, &n, &bad) < 0) {
+		if(err != NULL && errlen > 0)
+			snprintf(err, errlen,
+					"entry at offset %zu is not \"scheme:\", "
+					"\"scheme://host[:port]\" or \"scheme:host[:port]\"",
+					bad);
+		return -1;
+	}
+	return n;
+}
+
+static int eq_nocase(const char *a, size_t al, const char *b, size_t bl)
+{
+	return al == bl && strncasecmp(a, b, al) == 0;
+}
+
+static int match_entry(const gl_uri_t *e, void *arg)
+{
+	const gl_uri_t *u = arg;
+
+	if(!eq_nocase(e->scheme, e->slen, u->scheme, u->slen))
+		return 0;
+	if(e->hlen == 0)
+		return 1;
+	/* "https:lis.example.net" is no https URL of lis.example.net, though
+	 * lenient clients may read it as one */
+	if(e->authority != u->authority
+			|| !eq_nocase(e->host, e->hlen, u->host, u->hlen))
+		return 0;
+	if(e->plen > 0
+			&& (e->plen != u->plen || memcmp(e->port, u->port, e->plen) != 0))
+		return 0;
+	return 1;
+}
+
+int e911_geoloc_allowed(const char *policy, const char *uri, size_t len)
+{
+	gl_uri_t u;
+
+	if(policy == NULL || uri == NULL || split_uri(uri, len, 0, &u) < 0)
+		return 0;
+	return each_entry(policy, match_entry, &u, NULL) == 1 ? 1 : 0;
+}

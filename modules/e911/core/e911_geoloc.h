@@ -70,6 +70,23 @@ int e911_geoloc_parse(const char *val, size_t len, e911_geoloc_t *out, int max,
 int e911_geoloc_strip_locsrc(
 		const char *val, size_t len, char *out, size_t size);
 
+/* The policy for by-reference location values of callers outside the
+ * trust domain: a comma-separated list of entries, each
+ *   "scheme:"                 every URI of that scheme ("https:")
+ *   "scheme://host[:port]"    that host (and port, when given) over an
+ *                             http-style authority ("https://lis.example.net")
+ *   "scheme:host[:port]"      that host in a sip:/sips:/pres: URI
+ * Schemes and hosts compare case-insensitively; no wildcard. Returns the
+ * number of entries, or -1 with a reason in err. */
+int e911_geoloc_policy_check(const char *policy, char *err, size_t errlen);
+
+/* 1 when the locationURI uri[0..len) matches an entry of policy (checked
+ * with e911_geoloc_policy_check), else 0 - also when the URI has no host
+ * the policy can read, or userinfo in an http-style authority
+ * ("https://lis.example.net@evil.example/", read differently by different
+ * clients). */
+int e911_geoloc_allowed(const char *policy, const char *uri, size_t len);
+
 /* Lower-case name of a scheme kind ("cid", "https", ..., "other"). */
 const char *e911_geoloc_scheme_name(int scheme);
 
