@@ -9,6 +9,45 @@
 
 FLT_E911 = 1
 FLT_E911_FALLBACK = 2
+FLT_TRUSTED = 3 -- the e911 module's trusted_flag (kamailio-lua.cfg)
+
+local function defined(name)
+	return KSR.pv.get("$def(" .. name .. ")") ~= nil
+end
+
+-- The trust domain (RFC 3325): requests from the edge proxies / SBCs of
+-- E911_TRUSTED_ADDRESSES (group 1) get FLT_TRUSTED, which the e911 module
+-- reads: their P-Asserted-Identity and Geolocation are forwarded; everyone
+-- else's identity is not, nor a by-reference location E911_GEOLOCATION_ALLOW
+-- does not allow.
+local function trust()
+	if defined("E911_TRUSTED_ADDRESSES")
+			and KSR.permissions.allow_source_address(1) > 0 then
+		KSR.setflag(FLT_TRUSTED)
+	end
+end
+
+-- The emergency caller's key: with WITH_AUTH the authenticated user (or the
+-- From user of a trusted SBC's request), "" when not authenticated (the
+-- module then routes to the fallback without a location; an emergency call
+-- is never challenged); without WITH_AUTH the From user (see the trust
+-- assumption in kamailio-lua.cfg).
+local function emergency_key()
+	local fu = KSR.pv.get("$fU") or ""
+	if not defined("WITH_AUTH") or KSR.isflagset(FLT_TRUSTED) then
+		return fu
+	end
+	if KSR.hdr.is_present("Proxy-Authorization") > 0
+			and KSR.auth_db.auth_check(KSR.pv.get("$fd"), "subscriber", 0) > 0 then
+		local au = KSR.pv.get("$au") or ""
+		KSR.auth.consume_credentials()
+		return au
+	end
+	KSR.warn("e911: emergency call from " .. KSR.pv.get("$si") .. ":"
+		.. tostring(KSR.pv.get("$sp")) .. " (From user '" .. fu
+		.. "') not authenticated: routing it to the fallback route without a location\n")
+	return ""
+end
 
 local function relay()
 	if KSR.tm.t_relay() < 0 then
@@ -65,6 +104,7 @@ function ksr_request_route()
 	if not reqinit() then
 		return 1
 	end
+	trust()
 	if KSR.is_CANCEL() then
 		if KSR.tm.t_check_trans() > 0 then
 			relay()
@@ -107,8 +147,21 @@ function ksr_request_route()
 		KSR.tm.t_on_failure("ksr_failure_e911")
 		-- runs ksr_e911_located now (cached caller) or when the lookup
 		-- finished; either way this request route is done
-		KSR.e911.e911_locate_async(KSR.pv.gete("$fU"), "ksr_e911_located")
+		KSR.e911.e911_locate_async(emergency_key(), "ksr_e911_located")
 		KSR.x.exit()
+	end
+
+	-- WITH_AUTH: anything but an emergency call, a PSAP callback or a call
+	-- to one of our users is relayed for authenticated callers only
+	if defined("WITH_AUTH") and not KSR.isflagset(FLT_TRUSTED)
+			and not KSR.is_myself_ruri() and KSR.siputils.has_totag() < 0
+			and not KSR.is_ACK() and not KSR.is_CANCEL() then
+		local fd = KSR.pv.get("$fd")
+		if KSR.auth_db.auth_check(fd, "subscriber", 0) < 0 then
+			KSR.auth.auth_challenge(fd, 0)
+			return 1
+		end
+		KSR.auth.consume_credentials()
 	end
 
 	relay()
@@ -120,6 +173,20 @@ end
 -- E911_REGISTER_REFUSE refuse it; otherwise only warm the cache.
 function ksr_register()
 	local fu = KSR.pv.gete("$fU")
+	-- WITH_AUTH: a binding only for its authenticated owner
+	if defined("WITH_AUTH") and not KSR.isflagset(FLT_TRUSTED) then
+		local td = KSR.pv.get("$td")
+		local rc = KSR.auth_db.auth_check(td, "subscriber", 1)
+		if rc == -8 then
+			KSR.sl.sl_send_reply(403, "Forbidden auth ID")
+			return
+		end
+		if rc < 0 then
+			KSR.auth.auth_challenge(td, 0)
+			return
+		end
+		KSR.auth.consume_credentials()
+	end
 	local refuse = KSR.pv.get("$def(E911_REGISTER_REFUSE)") ~= nil
 	local check = refuse or KSR.pv.get("$def(E911_REGISTER_CHECK)") ~= nil
 	if check then

@@ -30,6 +30,7 @@ enable_deb_src() {
 
 PKGS=(
 	kamailio kamailio-utils-modules kamailio-extra-modules kamailio-xml-modules
+	kamailio-sqlite-modules
 	kamailio-lua-modules lynx docbook-xml libxml2-dev
 	sip-tester libcurl4-openssl-dev libjansson-dev libcmocka-dev
 	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils

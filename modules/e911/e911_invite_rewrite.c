@@ -254,15 +254,17 @@ static void random_hex(char *out, size_t n)
 	e911_hex_encode(out, rnd, n);
 }
 
-/* Deletes every header named name (case-insensitive). Returns 0 or -1. */
+/* Deletes every header named name (case-insensitive), once: a header an
+ * earlier lump deletes already (a failure route keeps the request route's
+ * lumps) is left to it. Returns 0 or -1. */
 static int hdr_remove(sip_msg_t *msg, const char *name)
 {
 	hdr_field_t *hf;
 	size_t nlen = strlen(name);
 
 	for(hf = msg->headers; hf; hf = hf->next) {
-		if(hf->name.len != (int)nlen
-				|| strncasecmp(hf->name.s, name, nlen) != 0)
+		if(hf->name.len != (int)nlen || strncasecmp(hf->name.s, name, nlen) != 0
+				|| e911_header_deleted(msg, hf))
 			continue;
 		if(del_lump(msg, hf->name.s - msg->buf, hf->len, 0) == NULL) {
 			LM_ERR("e911: cannot remove header %s\n", name);
@@ -403,12 +405,30 @@ static int lumps_have_location(struct lump *l, int depth)
 	return 0;
 }
 
+/* RFC 3325: an identity asserted from outside the trust domain is not
+ * forwarded (nor a preferred one, which is only for the first proxy), and
+ * neither is a by-reference location the policy does not allow
+ * (e911_device_location). Returns 0 or -1. */
+static int untrusted_remove(sip_msg_t *msg)
+{
+	e911_device_location(msg, NULL);
+	if(e911_request_trusted(msg))
+		return 0;
+	if(hdr_remove(msg, "P-Asserted-Identity") < 0
+			|| hdr_remove(msg, "P-Preferred-Identity") < 0)
+		return -1;
+	return 0;
+}
+
 static int route_fallback(sip_msg_t *msg)
 {
 	static const char prio[] = "Priority: emergency\r\n";
 
 	if(set_ruri(msg, &e911_rewrite_cfg.fallback_route) < 0)
 		return E911_ROUTE_FAILED;
+	if(untrusted_remove(msg) < 0)
+		LM_ERR("e911: cannot remove the caller's identity from the fallback "
+			   "call (out of memory?)\n");
 	if(hdr_remove(msg, "Priority") < 0
 			|| insert_at(msg, msg->unparsed - msg->buf, prio, sizeof(prio) - 1)
 					   < 0) {
@@ -740,7 +760,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 
 	body_off = body.s ? (int)(body.s - msg->buf) : msg->len;
-	if(hdr_remove(msg, "Priority") < 0
+	if(untrusted_remove(msg) < 0 || hdr_remove(msg, "Priority") < 0
 			|| hdr_remove(msg, "Geolocation-Routing") < 0
 			|| ((cb || (epid && e911_rewrite_cfg.endpoint_to == E911_EPID_PAI))
 					&& hdr_remove(msg, "P-Asserted-Identity") < 0)
@@ -832,6 +852,9 @@ int e911_fallback_msg(sip_msg_t *msg)
 		e911_audit_retry(msg, &e911_rewrite_cfg.fallback_route, 1);
 		return E911_ROUTED_LOCATION;
 	}
+	/* the request route's lumps are not all there (a resumed route's died
+	 * with it): the caller's Geolocation is vetted again for this branch */
+	e911_device_location_reset();
 	/* the rewrite was made in a resumed route (its lumps are gone): find
 	 * the same location again in the cache, without the network, and
 	 * repeat the rewrite with the same Content-ID, boundary and times */

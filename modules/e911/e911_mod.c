@@ -147,6 +147,8 @@ static param_export_t params[] = {
 	{"reference_ttl", PARAM_INT, &e911_reference_cfg.ttl},
 	{"reference_max", PARAM_INT, &e911_reference_cfg.max},
 	{"trust_loc_src", PARAM_INT, &e911_device_location_cfg.trust_loc_src},
+	{"trusted_flag", PARAM_INT, &e911_device_location_cfg.trusted_flag},
+	{"geolocation_allow", PARAM_STRING, &e911_device_location_cfg.geo_allow},
 	{"location_preference", PARAM_STRING, &e911_device_location_cfg.preference},
 	{"psap_callback_window", PARAM_INT, &e911_psap_callback_cfg.window},
 	{"psap_callback_max", PARAM_INT, &e911_psap_callback_cfg.max},

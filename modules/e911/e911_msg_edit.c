@@ -63,3 +63,15 @@ int e911_replace_header(
 	pkg_free(line);
 	return r;
 }
+
+int e911_header_deleted(sip_msg_t *msg, hdr_field_t *hf)
+{
+	struct lump *l;
+	int off = hf->name.s - msg->buf;
+
+	for(l = msg->add_rm; l; l = l->next) {
+		if(l->op == LUMP_DEL && (int)l->u.offset == off)
+			return 1;
+	}
+	return 0;
+}

@@ -22,4 +22,9 @@ int e911_replace_at(
 int e911_replace_header(
 		sip_msg_t *msg, hdr_field_t *hf, const char *v, int vlen);
 
+/* 1 when a lump of msg already deletes header hf (from this route or from
+ * the request route, whose lumps a failure route keeps): an edit made once
+ * per message is not made twice. */
+int e911_header_deleted(sip_msg_t *msg, hdr_field_t *hf);
+
 #endif

@@ -100,6 +100,7 @@ class RawSip:
         self.local_port = self.sock.getsockname()[1]
         self._buf = b""
         self.cseq = 0
+        self.last_challenge = None      # the last WWW-/Proxy-Authenticate value
 
     def close(self):
         try:
@@ -200,12 +201,14 @@ class RawSip:
             if tx.final is None:
                 return tx
             self.ack(tx, ruri, from_user, from_tag, branch, from_host)
-            if tx.final.status in (401, 407) and credentials and attempt == 0:
+            if tx.final.status in (401, 407):
                 name = ("WWW-Authenticate" if tx.final.status == 401
                         else "Proxy-Authenticate")
+                self.last_challenge = tx.final.header(name)
+            if tx.final.status in (401, 407) and credentials and attempt == 0:
                 auth = ("Authorization" if tx.final.status == 401
                         else "Proxy-Authorization")
-                value = digest_response(tx.final.header(name), "INVITE", ruri,
+                value = digest_response(self.last_challenge, "INVITE", ruri,
                                         credentials[0], credentials[1])
                 extra = list(headers) + ["%s: %s" % (auth, value)]
                 continue

@@ -53,6 +53,9 @@ TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 LOST_NS = "urn:ietf:params:xml:ns:lost1"
 
 
+CALLER_LIS = "https://lis.caller.example, sip:lis.caller.example"
+
+
 def geo_uris(msg):
     """The URIs of every Geolocation value, in order (parameters dropped)."""
     out = []
@@ -87,6 +90,9 @@ class ConvCase(t.E911TestCase):
     @classmethod
     def setUpClass(cls):
         defines = dict(cls.DEFINES)
+        # the callers' own LIS (sipp/uac_invite_geoloc.xml, _locsrc.xml): its
+        # by-reference values are forwarded (geolocation_allow), others not
+        defines.setdefault("E911_GEOLOCATION_ALLOW", t.q(CALLER_LIS))
         cls.http_port = None
         if cls.HTTP:
             cls.http_port = t.free_port(udp=False, tcp=True)

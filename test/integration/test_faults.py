@@ -709,7 +709,10 @@ class TestTls(FaultCase):
 class TestSipSide(FaultCase):
     """Unusual INVITEs from the caller; the location service answers normally."""
 
-    DEFINES = {"E911_REFRESH_AHEAD": "0"}
+    # the callers' own LIS (sipp/uac_invite_geoloc.xml): forwarded by policy
+    DEFINES = {"E911_REFRESH_AHEAD": "0",
+               "E911_GEOLOCATION_ALLOW": t.q("https://lis.caller.example, "
+                                             "sip:lis.caller.example")}
 
     def located_line(self, key):
         return r"e911: class \d call from '%s' location fresh" % re.escape(key)
