@@ -137,6 +137,21 @@ class TestUntrusted(TrustCase):
     def test_located_call_keeps_only_cid_tcp(self):
         self.check_located("tcp")
 
+    def test_retry_to_fallback_gets_no_caller_identity(self):
+        # yvonne-busy's PSAP answers 503: the failure route retries toward the
+        # fallback with the same location. First call: the rewrite is made in
+        # the resumed route (lookup miss), repeated in the failure route; second
+        # call: cached, made in the request route, its lumps kept for the retry.
+        for transport in ("udp", "tcp", "udp"):
+            with self.subTest(transport=transport):
+                tx = raw_call(self.env, transport, "yvonne-busy",
+                              headers=[EVIL_PAI, EVIL_PPI, EVIL_GEO])
+                hits = self.env.find_invites(tx.call_id, count=2)
+                self.assertEqual([r for r, _ in hits], ["busy", "fallback"], tx.describe())
+                for _, rx in hits:
+                    self.assertNoEvil(rx)
+                    self.located_as(rx, "+13125550155")
+
 
 class TestGeoPolicy(TrustCase):
     DEFINES = {"E911_GEOLOCATION_ALLOW": t.q("https://lis.caller.example, sips:lis.caller.example")}
