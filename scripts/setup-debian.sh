@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs what kamailio-e911 needs on Debian bookworm (run as root).
-# Enables deb-src from the machine's own Debian entries (no mirror host is
-# written here), installs Kamailio, SIPp, the build and test tools.
+# Installs what kamailio-e911 needs on Debian bookworm or trixie (run as
+# root). Enables deb-src from the machine's own Debian entries (no mirror host
+# is written here), installs Kamailio, SIPp, the build and test tools.
+# Package names that carry a release's version (the clang runtime, whose
+# libFuzzer and sanitizer libraries the fuzz build links) are read from the
+# archive, not written here.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,12 +37,26 @@ PKGS=(
 	kamailio-lua-modules lynx docbook-xml libxml2-dev
 	sip-tester libcurl4-openssl-dev libjansson-dev libcmocka-dev
 	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils
-	clang libclang-rt-14-dev llvm valgrind tshark docbook-xsl xsltproc curl
+	clang llvm valgrind tshark docbook-xsl xsltproc curl
 	procps iproute2 gnuplot-nox openssl
 )
+
+# libclang-rt-<N>-dev for the clang-<N> that this release's `clang` depends on
+# (bookworm: 14, trixie: 19)
+clang_rt_pkg() {
+	local n
+	n=$(apt-cache depends clang 2>/dev/null |
+		sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -1)
+	if [ -z "$n" ]; then
+		echo "setup-debian: cannot tell which clang-<N> the clang package installs" >&2
+		exit 1
+	fi
+	echo "libclang-rt-$n-dev"
+}
 
 export DEBIAN_FRONTEND=noninteractive
 enable_deb_src
 apt-get update -qq
+PKGS+=("$(clang_rt_pkg)")
 apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
 echo "setup-debian: installed ${#PKGS[@]} packages; kamailio: $(kamailio -v 2>/dev/null | head -1)"
