@@ -8,7 +8,7 @@
 #                 when empty, `apt-get source kamailio=<binary's version>`
 #                 is run into the build tree (needs deb-src enabled).
 # Outputs:
-#   KAMAILIO_VERSION, KAMAILIO_INCLUDE_DIR, KAMAILIO_DEFINITIONS (list),
+#   KAMAILIO_VERSION, KAMAILIO_VERSIONVAL, KAMAILIO_INCLUDE_DIR, KAMAILIO_DEFINITIONS (list),
 #   KAMAILIO_MODULES_DIR (where the installed modules live)
 
 find_program(KAMAILIO_BIN kamailio PATHS /usr/sbin /usr/local/sbin)
@@ -43,8 +43,17 @@ if(_ksr_v MATCHES "ADAPTIVE_WAIT_LOOPS ([0-9]+)")
 	set(_wait_loops ${CMAKE_MATCH_1})
 endif()
 
+# VERSIONVAL as Kamailio's own Makefile and CMake trees define it (major *
+# 1000000 + minor * 1000 + sublevel): modules/e911/e911_ksr_compat.h keys on it
+if(NOT KAMAILIO_VERSION MATCHES "^([0-9]+)\\.([0-9]+)\\.([0-9]+)")
+	message(FATAL_ERROR "cannot read major.minor.sublevel from '${KAMAILIO_VERSION}'")
+endif()
+math(EXPR KAMAILIO_VERSIONVAL
+	"${CMAKE_MATCH_1} * 1000000 + ${CMAKE_MATCH_2} * 1000 + ${CMAKE_MATCH_3}")
+
 set(KAMAILIO_DEFINITIONS
 	"NAME=\"${_ksr_name}\"" "VERSION=\"${KAMAILIO_VERSION}\""
+	VERSIONVAL=${KAMAILIO_VERSIONVAL}
 	"ARCH=\"${_ksr_arch}\"" "OS=${_ksr_os}_" "OS_QUOTED=\"${_ksr_os}\""
 	"__OS_${_ksr_os}" "__CPU_${_ksr_arch}"
 	# defaults of Kamailio's Makefile.defs that -V does not print

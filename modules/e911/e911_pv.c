@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../../core/dprint.h"
+#include "e911_ksr_compat.h"
 
 #include "core/e911_pidf.h"
 #include "e911_classify.h"
@@ -210,8 +211,7 @@ sr_kemi_xval_t *e911_pv_kemi_get(sip_msg_t *msg, str *name)
 		return &kemi_xval;
 	}
 	if(val.flags & PV_TYPE_INT) {
-		kemi_xval.vtype = SR_KEMIP_INT;
-		kemi_xval.v.n = val.ri;
+		E911_KEMI_XVAL_SET_INT(&kemi_xval, val.ri);
 	} else {
 		kemi_xval.vtype = SR_KEMIP_STR;
 		kemi_xval.v.s = val.rs;
