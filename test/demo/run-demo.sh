@@ -13,7 +13,8 @@
 #
 #   test/demo/run-demo.sh [--keep]      (--keep: keep the work directory)
 # Environment: E911_BUILD_DIR (default <src>/build), KAMAILIO_BIN, KAMAILIO_MODULES_DIR,
-# NO_COLOR=1 for plain output.
+# NO_COLOR=1 for plain output, E911_INSTALLED=1 to load the e911.so installed in
+# KAMAILIO_MODULES_DIR (the kamailio-e911-module package) instead of a build tree's.
 #
 # Copyright (C) 2026 The kamailio-e911 authors
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -49,12 +50,20 @@ for tool in "$KAMAILIO_BIN" "$KAMCMD_BIN" "$SIPP_BIN" xmllint "$PY"; do
 done
 
 # ---------------------------------------------------------------- build
-if [[ ! -e $BUILD/modules/e911.so ]]; then
+if [[ ${E911_INSTALLED:-0} == 1 ]]; then
+	[[ -e $KAMAILIO_MODULES_DIR/e911.so ]] ||
+		die "E911_INSTALLED=1 but there is no $KAMAILIO_MODULES_DIR/e911.so (apt-get install kamailio-e911-module)"
+	MPATH=$KAMAILIO_MODULES_DIR
+	say "loading the installed module $KAMAILIO_MODULES_DIR/e911.so"
+elif [[ ! -e $BUILD/modules/e911.so ]]; then
 	say "building the e911 module in $BUILD"
 	cmake -S "$SRC" -B "$BUILD" >/dev/null
 	cmake --build "$BUILD" --target e911 -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 fi
-[[ -e $BUILD/modules/e911.so ]] || die "$BUILD/modules/e911.so was not built"
+if [[ ${E911_INSTALLED:-0} != 1 ]]; then
+	[[ -e $BUILD/modules/e911.so ]] || die "$BUILD/modules/e911.so was not built"
+	MPATH=$BUILD/modules:$KAMAILIO_MODULES_DIR
+fi
 
 # ---------------------------------------------------------------- processes
 WORK=$(mktemp -d /tmp/e911-demo.XXXXXX)
@@ -149,7 +158,7 @@ wait_for 10 "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $LOC
 CTL="unix:$WORK/kamailio-ctl.sock"
 say "Kamailio with cfg/kamailio.cfg on udp:127.0.0.1:$SIP_PORT"
 start kamailio "$KAMAILIO_BIN" -f "$SRC/cfg/kamailio.cfg" -DD -E -n 2 \
-	-w "$WORK" -Y "$WORK" -P "$WORK/kamailio.pid" -L "$BUILD/modules:$KAMAILIO_MODULES_DIR" \
+	-w "$WORK" -Y "$WORK" -P "$WORK/kamailio.pid" -L "$MPATH" \
 	-A "LISTEN=udp:127.0.0.1:$SIP_PORT" \
 	-A "CTL_SOCKET=\"$CTL\"" \
 	-A "E911_LOCATION_URL=\"http://127.0.0.1:$LOCSVC_PORT/v1/locations/{key}\"" \
