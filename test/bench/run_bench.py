@@ -516,6 +516,9 @@ class Bench:
         self.quick = args.quick
         self.workdir = args.out
         os.makedirs(self.workdir, exist_ok=True)
+        # SIPp runs are numbered from 1 in each run: an earlier run's into the
+        # same directory (a rerun of ctest in a kept build tree) would collide
+        shutil.rmtree(os.path.join(self.workdir, "uac"), ignore_errors=True)
         self.results = {"quick": self.quick, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                         "children": CHILDREN}
         self.errors = []
