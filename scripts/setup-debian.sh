@@ -38,7 +38,7 @@ PKGS=(
 	sip-tester libcurl4-openssl-dev libjansson-dev libcmocka-dev
 	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils
 	clang llvm valgrind tshark docbook-xsl xsltproc curl
-	procps iproute2 gnuplot-nox openssl debootstrap
+	procps iproute2 gnuplot-nox openssl debootstrap flex bison
 )
 
 # libclang-rt-<N>-dev for the clang-<N> that this release's `clang` depends on
