@@ -34,12 +34,17 @@
  *  3. 5.7: struct tm_binds gained members in the middle. The module calls tm
  *     only through load_tm_api() and member names, never by position, and
  *     is compiled against the loaded version's tm_load.h.
- *  4. 5.8: message flags are 64-bit (flag_t), AVP integers (int_str.n) are
- *     long. The module sets no message flags and uses string AVPs only.
- *  5. 6.0: STR_PARAM, INT_PARAM and USE_FUNC_PARAM are gone (PARAM_STRING,
- *     PARAM_INT and PARAM_USE_FUNC remain, in every supported version: the
- *     module uses only those). Kamailio itself builds with CMake; the module
- *     builds in that tree with modules/e911/CMakeLists.txt.
+ *  4. After 5.6 (so in 6.0.1's headers): XAVP integers are long: SR_XTYPE_INT and sr_xval_t.v.i are gone
+ *     (SR_XTYPE_LONG takes the value 1), so SR_XTYPE_XAVP, _VPTR, ... moved
+ *     down by one. The module's call state (e911_call_state.c) holds only
+ *     SR_XTYPE_STR, _VPTR and _XAVP values, by name, compiled per version.
+ *     5.8: the core's internal message flags (sip_msg.msg_flags) are 64-bit
+ *     (msg_flags_t), AVP integers (int_str.n) long. The module touches
+ *     neither msg_flags nor AVPs.
+ *  5. 6.0: STR_PARAM, INT_PARAM and USE_FUNC_PARAM are gone; PARAM_STRING
+ *     and PARAM_INT remain in every supported version, and the module's
+ *     parameters use only those. Kamailio itself builds with CMake; the
+ *     module builds in that tree with modules/e911/CMakeLists.txt.
  *  6. 6.1: PARAM_VAR moved; not used.
  */
 
