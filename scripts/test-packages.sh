@@ -59,12 +59,13 @@ for suite in "$@"; do
 		cd /root/debs
 		apt-get update -qq
 		if [ -e other.deb ]; then
-			if apt-get install -y -qq ./other.deb >other.log 2>&1; then
+			# not -qq: apt then names the unmet dependency
+			if apt-get install -y ./other.deb >other.log 2>&1; then
 				echo "FAIL: apt installed $(dpkg-deb -f other.deb Version) beside this release's Kamailio" >&2
 				exit 1
 			fi
-			grep -q "Depends: kamailio" other.log || { cat other.log >&2; exit 1; }
-			echo "apt refuses the other release's package: $(grep -m1 'Depends: kamailio' other.log | sed 's/^ *//')"
+			grep -q "Depends: kamailio (" other.log || { cat other.log >&2; exit 1; }
+			echo "apt refuses the other release's package: $(grep -m1 'Depends: kamailio (' other.log | sed 's/^ *//')"
 		fi
 		deb=$(ls kamailio-e911-module_*.deb)
 		apt-get install -y -qq --no-install-recommends "./$deb" >/dev/null
