@@ -21,9 +21,11 @@ apt-get build-dep -y -qq ./ >/dev/null
 kver=$(dpkg-query -W -f '${Version}' kamailio)
 work=$(mktemp -d /tmp/e911-deb.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # apt-get source downloads as _apt
-(cd "$work" && apt-get source -qq "kamailio=$kver" >/dev/null)
-ksrc=$(ls -d "$work"/kamailio-*/ | head -1)
+# apt-get source downloads as the _apt user: a directory it may write to
+mkdir "$work/ksrc"
+chown _apt "$work/ksrc" 2>/dev/null || true
+(cd "$work/ksrc" && apt-get source -qq "kamailio=$kver" >/dev/null)
+ksrc=$(ls -d "$work"/ksrc/kamailio-*/ | head -1)
 
 mkdir -p "$work/kamailio-e911"
 tar -C "$src" --exclude='./build*' --exclude=./dist --exclude=./.git -cf - . |
