@@ -84,8 +84,7 @@ static void prober_loop(void)
 		for(which = 0; which < 2; which++) {
 			now = e911_now_ms();
 			if(e911_service_cfg(which) != NULL
-					&& e911_breaker_probe_due(
-							e911_shared->breaker[which], now))
+					&& e911_breaker_probe_due(e911_shared->breaker[which], now))
 				probe(which);
 		}
 		usleep(PROBE_TICK_MS * 1000);

@@ -300,13 +300,12 @@ static void e911_rpc_stats(rpc_t *rpc, void *c)
 		snprintf(name, sizeof(name), "%s_opens", svc);
 		rpc->struct_add(th, "d", name, (int)b.opens);
 		snprintf(name, sizeof(name), "%s_open_reason", svc);
-		rpc->struct_add(th, "s", name,
-				b.opens ? e911_fail_name(b.reason) : "none");
+		rpc->struct_add(
+				th, "s", name, b.opens ? e911_fail_name(b.reason) : "none");
 		snprintf(name, sizeof(name), "%s_open_failures", svc);
 		rpc->struct_add(th, "s", name, b.opens ? counts : "");
 		snprintf(name, sizeof(name), "%s_open_ms", svc);
-		rpc->struct_add(
-				th, "d", name, b.open ? (int)(now - b.opened_at) : 0);
+		rpc->struct_add(th, "d", name, b.open ? (int)(now - b.opened_at) : 0);
 		snprintf(name, sizeof(name), "%s_last_probe", svc);
 		rpc->struct_add(th, "s", name, probe);
 		snprintf(name, sizeof(name), "%s_last_probe_age_ms", svc);

@@ -78,15 +78,15 @@ static e911_breaker_t *run_steps(const step_t *st, size_t n)
 static void test_answers_do_not_open(void **state)
 {
 	static const step_t st[] = {
-			{0, REPORT, E911_FAIL_ANSWER, 0, 0},	/* 503 */
-			{1, REPORT, E911_FAIL_ANSWER, 0, 0},	/* 500 */
-			{2, REPORT, E911_FAIL_TIMEOUT, 0, 0},	/* a hang */
-			{3, REPORT, E911_FAIL_ANSWER, 0, 0},	/* malformed JSON */
-			{4, REPORT, E911_FAIL_ANSWER, 0, 0},	/* not JSON */
-			{5, REPORT, E911_FAIL_ANSWER, 0, 0},	/* oversize */
-			{6, REPORT, E911_FAIL_RESET, 0, 0},		/* closed, no answer */
-			{7, REPORT, E911_FAIL_ANSWER, 0, 0},	/* 429 */
-			{8, REPORT, E911_FAIL_LOCAL, 0, 0},		/* our own queue */
+			{0, REPORT, E911_FAIL_ANSWER, 0, 0},  /* 503 */
+			{1, REPORT, E911_FAIL_ANSWER, 0, 0},  /* 500 */
+			{2, REPORT, E911_FAIL_TIMEOUT, 0, 0}, /* a hang */
+			{3, REPORT, E911_FAIL_ANSWER, 0, 0},  /* malformed JSON */
+			{4, REPORT, E911_FAIL_ANSWER, 0, 0},  /* not JSON */
+			{5, REPORT, E911_FAIL_ANSWER, 0, 0},  /* oversize */
+			{6, REPORT, E911_FAIL_RESET, 0, 0},	  /* closed, no answer */
+			{7, REPORT, E911_FAIL_ANSWER, 0, 0},  /* 429 */
+			{8, REPORT, E911_FAIL_LOCAL, 0, 0},	  /* our own queue */
 			{9, REPORT, E911_FAIL_LOCAL, 0, 0},
 			{10, REPORT, E911_FAIL_LOCAL, 0, 0},
 			{11, REPORT, E911_FAIL_ANSWER, 0, 0},
@@ -110,15 +110,12 @@ static void test_transport_failures_open_probe_closes(void **state)
 			{40, REPORT, E911_FAIL_CONNECT, 1, 1}, /* opens */
 			{41, REPORT, E911_FAIL_TIMEOUT, 0, 1}, /* stragglers: nothing */
 			{42, DUE, 0, 1, 1},					   /* first probe at once */
-			{50, PROBE, E911_FAIL_CONNECT, 0, 1},
-			{60, DUE, 0, 0, 1},
+			{50, PROBE, E911_FAIL_CONNECT, 0, 1}, {60, DUE, 0, 0, 1},
 			{1049, DUE, 0, 0, 1},
 			{1050, DUE, 0, 1, 1}, /* one probe interval later */
-			{1051, PROBE, E911_FAIL_TIMEOUT, 0, 1},
-			{2051, DUE, 0, 1, 1},
+			{1051, PROBE, E911_FAIL_TIMEOUT, 0, 1}, {2051, DUE, 0, 1, 1},
 			/* any HTTP answer: the service is up */
-			{2052, PROBE, E911_FAIL_ANSWER, -1, 0},
-			{2053, DUE, 0, 0, 0},
+			{2052, PROBE, E911_FAIL_ANSWER, -1, 0}, {2053, DUE, 0, 0, 0},
 			{2054, REPORT, E911_FAIL_TIMEOUT, 0, 0}, /* a new streak */
 	};
 	e911_breaker_t *b = run_steps(st, N(st));
@@ -242,8 +239,7 @@ static void test_keyerr_policy(void **state)
 	for(i = 0; i < N(cases); i++) {
 		snprintf(key, sizeof(key), "k%zu", i);
 		e911_keyerr_note(m, key, strlen(key), cases[i].kind, 1000, 5000);
-		assert_int_equal(
-				e911_keyerr_check(m, key, strlen(key), 1001, &hit),
+		assert_int_equal(e911_keyerr_check(m, key, strlen(key), 1001, &hit),
 				cases[i].remembered);
 		if(cases[i].remembered) {
 			assert_int_equal(hit.kind, cases[i].kind);
@@ -259,7 +255,8 @@ static void test_keyerr_policy(void **state)
 	e911_keyerr_note(m, "bad", 3, E911_FAIL_ANSWER, 0, 5000);
 	assert_int_equal(e911_keyerr_check(m, "ba", 2, 1, NULL), 0);
 	assert_int_equal(e911_keyerr_check(m, "bad", 3, 1, NULL), 1);
-	assert_int_equal(e911_keyerr_note(m, "bad", 3, E911_FAIL_NONE, 2, 5000), -1);
+	assert_int_equal(
+			e911_keyerr_note(m, "bad", 3, E911_FAIL_NONE, 2, 5000), -1);
 	assert_int_equal(e911_keyerr_check(m, "bad", 3, 3, NULL), 0);
 	/* ttl 0: memory off */
 	assert_int_equal(e911_keyerr_note(m, "x", 1, E911_FAIL_ANSWER, 0, 0), 0);
@@ -345,10 +342,8 @@ static void test_fail_kind(void **state)
 					E911_FAIL_TLS},
 			{CURLE_GOT_NOTHING, 0, 0, 100, E911_FETCH_ERROR, E911_FAIL_RESET},
 			{CURLE_RECV_ERROR, 0, 0, 100, E911_FETCH_ERROR, E911_FAIL_RESET},
-			{CURLE_RECV_ERROR, 200, 0, 100, E911_FETCH_ERROR,
-					E911_FAIL_ANSWER},
-			{CURLE_OUT_OF_MEMORY, 0, 0, 100, E911_FETCH_ERROR,
-					E911_FAIL_LOCAL},
+			{CURLE_RECV_ERROR, 200, 0, 100, E911_FETCH_ERROR, E911_FAIL_ANSWER},
+			{CURLE_OUT_OF_MEMORY, 0, 0, 100, E911_FETCH_ERROR, E911_FAIL_LOCAL},
 	};
 	size_t i;
 

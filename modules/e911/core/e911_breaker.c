@@ -197,8 +197,8 @@ int64_t e911_breaker_probe_in(e911_breaker_t *b, int64_t now_ms)
 	return in;
 }
 
-int e911_breaker_probe_result(e911_breaker_t *b, e911_fail_t kind,
-		long took_ms, long http_code, int64_t now_ms, e911_breaker_close_t *cl)
+int e911_breaker_probe_result(e911_breaker_t *b, e911_fail_t kind, long took_ms,
+		long http_code, int64_t now_ms, e911_breaker_close_t *cl)
 {
 	int r = 0;
 

@@ -65,21 +65,21 @@ int e911_fail_answered(e911_fail_t kind);
 
 typedef struct e911_breaker
 {
-	int32_t open; /* read without the lock (atomic) */
-	int32_t failures;		/* transport failures in a row (closed) */
+	int32_t open;					  /* read without the lock (atomic) */
+	int32_t failures;				  /* transport failures in a row (closed) */
 	uint32_t streak[E911_FAIL_COUNT]; /* their kinds */
-	int64_t streak_at;		/* ms: first failure of the streak */
-	int32_t reason;			/* e911_fail_t that opened it (most frequent) */
+	int64_t streak_at;				  /* ms: first failure of the streak */
+	int32_t reason; /* e911_fail_t that opened it (most frequent) */
 	uint32_t reason_counts[E911_FAIL_COUNT]; /* the streak that opened it */
-	int64_t opened_at;		/* ms */
-	int64_t outage_from;	/* ms: streak_at of the streak that opened it */
-	int64_t closed_at;		/* ms, 0: never */
-	int32_t probe_failed;	/* a probe failed since it opened */
-	int64_t next_probe;		/* ms */
-	int64_t probe_wait;		/* ms: current probe interval */
-	int64_t last_probe_at;	/* ms, 0: none yet */
+	int64_t opened_at;						 /* ms */
+	int64_t outage_from;	 /* ms: streak_at of the streak that opened it */
+	int64_t closed_at;		 /* ms, 0: never */
+	int32_t probe_failed;	 /* a probe failed since it opened */
+	int64_t next_probe;		 /* ms */
+	int64_t probe_wait;		 /* ms: current probe interval */
+	int64_t last_probe_at;	 /* ms, 0: none yet */
 	int32_t last_probe_kind; /* e911_fail_t */
-	int32_t last_probe_ms;	/* how long it took */
+	int32_t last_probe_ms;	 /* how long it took */
 	int32_t last_probe_code; /* HTTP status, 0: none */
 	uint32_t opens;
 	uint32_t probes;
@@ -125,8 +125,8 @@ int e911_breaker_probe_due(e911_breaker_t *b, int64_t now_ms);
 /* The prober's result: kind, how long it took, the HTTP status (0: none).
  * Returns -1 when it closed the breaker (*cl filled when not NULL), 0
  * otherwise (next probe scheduled). */
-int e911_breaker_probe_result(e911_breaker_t *b, e911_fail_t kind,
-		long took_ms, long http_code, int64_t now_ms, e911_breaker_close_t *cl);
+int e911_breaker_probe_result(e911_breaker_t *b, e911_fail_t kind, long took_ms,
+		long http_code, int64_t now_ms, e911_breaker_close_t *cl);
 
 /* Milliseconds until the next probe is due (0: due now), -1 when closed. */
 int64_t e911_breaker_probe_in(e911_breaker_t *b, int64_t now_ms);

@@ -172,8 +172,8 @@ static void res_init(e911_fetch_res_t *res)
 	res->fail = E911_FAIL_LOCAL; /* until the service was asked */
 }
 
-static int setup_easy(
-		e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg, e911_fetch_res_t *res);
+static int setup_easy(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
+		e911_fetch_res_t *res);
 
 int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 		const char *key, size_t klen, e911_fetch_res_t *res)
@@ -200,8 +200,8 @@ int e911_fetch_prepare_url(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 	return setup_easy(x, cfg, res);
 }
 
-static int setup_easy(
-		e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg, e911_fetch_res_t *res)
+static int setup_easy(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
+		e911_fetch_res_t *res)
 {
 	char hdr[1024];
 

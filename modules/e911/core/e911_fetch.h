@@ -56,7 +56,7 @@ typedef struct e911_fetch_res
 	e911_record_t *rec; /* with E911_FETCH_OK: malloc()ed record */
 	long elapsed_ms;
 	e911_fail_t fail; /* how it failed, for the breaker and the key memory */
-	char err[160]; /* one line saying what went wrong; no location data */
+	char err[160];	  /* one line saying what went wrong; no location data */
 } e911_fetch_res_t;
 
 /* A transfer in progress: easy handle and its buffers. */
