@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "e911_hash.h"
 #include "e911_keyerr.h"
 #include "e911_shm.h"
 
@@ -30,14 +31,7 @@ struct e911_keyerr
 
 static uint32_t khash(const char *k, size_t len)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for(i = 0; i < len; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)e911_hash(k, len);
 }
 
 e911_keyerr_t *e911_keyerr_new(unsigned entries)
