@@ -77,6 +77,7 @@ typedef struct e911_job
 	uint32_t hash;
 	e911_waiter_t *waiters;
 	int64_t budget_from; /* ms: the attempt's budget runs from here */
+	int waited;			 /* 1: waited in the fetcher's queue */
 	int klen;
 	char key[E911_KEY_MAX + 1];
 } e911_job_t;
@@ -259,6 +260,7 @@ typedef struct fslot
 	e911_fetch_xfer_t x;
 	e911_job_t *job; /* NULL: free */
 	int which;		 /* 0 primary, 1 backup */
+	long budget_ms;	 /* the transfer's timeout */
 } fslot_t;
 
 static fslot_t *slots = NULL;
@@ -324,26 +326,52 @@ static void queue_timeout(e911_job_t *job, int64_t now)
 
 static void start_transfer(e911_job_t *job, int which);
 
-/* Starts queued jobs while there are free slots; fails the ones whose
- * budget is gone. */
+/* Fails the queued jobs whose budget is gone (every 10 ms at most),
+ * keeping the others in order. */
+static void expire_pending(int64_t now)
+{
+	static int64_t next_check = 0;
+	pending_t p;
+	int i;
+	int kept = 0;
+	int n = pq_len;
+
+	if(now < next_check || pq_len == 0)
+		return;
+	next_check = now + 10;
+	for(i = 0; i < n; i++) {
+		p = pq[(pq_head + i) % nslots];
+		if(budget_left(p.job, now) < 5) {
+			pq_len--;
+			queue_timeout(p.job, now);
+		} else {
+			pq[(pq_head + kept) % nslots] = p;
+			kept++;
+		}
+	}
+}
+
+/* Starts queued jobs while there are free slots. Oldest first while the
+ * queue is short; once the oldest has waited half its budget (more lookups
+ * than the connections can answer in time), newest first: under a flood
+ * the lookups that can still make their budget are answered rather than
+ * every one arriving too late (adaptive LIFO). */
 static void drain_pending(void)
 {
 	pending_t p;
-	int64_t now;
-	int n = 0;
+	int64_t now = e911_now_ms();
+	long half = e911_lookup_cfg.fetch.timeout_ms / 2;
 
-	while(pq_len > 0 && n < nslots) {
-		now = e911_now_ms();
-		p = pq[pq_head];
-		if(budget_left(p.job, now) >= 5 && active >= e911_async_cfg.concurrency)
-			break;
-		pq_head = (pq_head + 1) % nslots;
+	expire_pending(now);
+	while(pq_len > 0 && active < e911_async_cfg.concurrency) {
+		if(budget_left(pq[pq_head].job, now) <= half) {
+			p = pq[(pq_head + pq_len - 1) % nslots];
+		} else {
+			p = pq[pq_head];
+			pq_head = (pq_head + 1) % nslots;
+		}
 		pq_len--;
-		n++;
-		if(budget_left(p.job, now) < 5)
-			queue_timeout(p.job, now);
-		else
-			start_transfer(p.job, p.which);
+		start_transfer(p.job, p.which);
 	}
 }
 
@@ -389,13 +417,17 @@ static void start_transfer(e911_job_t *job, int which)
 			fail_job(job, "fetcher queue full");
 			return;
 		}
+		job->waited = 1;
 		pq[(pq_head + pq_len) % nslots].job = job;
 		pq[(pq_head + pq_len) % nslots].which = which;
 		pq_len++;
 		update_stat(e911_st.lookups_queued, 1);
 		return;
 	}
-	left = budget_left(job, now);
+	/* straight from the pipe: the whole budget; after our queue: what is
+	 * left of it */
+	left = job->waited ? budget_left(job, now)
+					   : e911_lookup_cfg.fetch.timeout_ms;
 	if(left < 5) {
 		queue_timeout(job, now);
 		return;
@@ -425,6 +457,7 @@ static void start_transfer(e911_job_t *job, int which)
 	}
 	s->job = job;
 	s->which = which;
+	s->budget_ms = left;
 	active++;
 }
 
@@ -447,6 +480,18 @@ static void transfer_done(CURL *easy, CURLcode cc)
 	s->job = NULL;
 	memset(&fres, 0, sizeof(fres));
 	e911_fetch_finish(x, cc, &fres);
+	if(fres.fail == E911_FAIL_TIMEOUT
+			&& s->budget_ms < e911_lookup_cfg.fetch.timeout_ms) {
+		/* the service had less than timeout_ms: the rest went by in our
+		 * own queue, which is not the service's failure */
+		fres.fail = E911_FAIL_LOCAL;
+		update_stat(e911_st.queue_timeouts, 1);
+		snprintf(fres.err, sizeof(fres.err),
+				"budget spent: %ld ms waiting for a connection to the "
+				"location service (async_concurrency %d), %ld ms with it",
+				e911_lookup_cfg.fetch.timeout_ms - s->budget_ms,
+				e911_async_cfg.concurrency, s->budget_ms);
+	}
 	e911_service_report(which, &fres);
 	if(fres.status != E911_FETCH_OK && fres.status != E911_FETCH_NOTFOUND
 			&& which == 0 && svc_cfg(1) != NULL) {
@@ -456,6 +501,7 @@ static void transfer_done(CURL *easy, CURLcode cc)
 		/* the backup attempt has a budget of its own, as on the blocking
 		 * path */
 		job->budget_from = e911_now_ms();
+		job->waited = 0;
 		start_transfer(job, 1);
 		return;
 	}
