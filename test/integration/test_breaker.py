@@ -358,5 +358,57 @@ class Flapping(BreakerCase):
         self.assertGreater(located, 0)
 
 
+class Backup(BreakerCase):
+    """Both services have their own breaker and prober (location_url_backup)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
+                            defines=dict(cls.DEFINES), children=cls.CHILDREN)
+        env = cls.env
+        orig_start = env.start
+        cls.backup = None
+
+        def start_with_backup():
+            cls.backup = t.LocationService(env.workdir, {}, name="backup")
+            cls.backup.start()
+            env.extra_defines["E911_LOCATION_URL_BACKUP"] = t.q(cls.backup.url_template)
+            return orig_start()
+        env.start = start_with_backup
+        env.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.stop()
+        if cls.backup:
+            cls.backup.stop()
+
+    def test_primary_down_then_back(self):
+        keys = ["b%02d" % i for i in range(8)]
+        self.add_records(keys)
+        self.backup.put_records(self.env.records)
+        self.env.locsvc.stop()
+        for k in keys[:4]:
+            c, where, rx = self.call(k)
+            self.assertLocated(k, where, rx)      # the backup answered
+        self.wait_breaker("open", 2.0)
+        rs = rpc_stats(self.env)
+        self.assertEqual(rs.get("primary_open_reason"), "refused/connect", rs)
+        self.assertEqual(rs.get("backup_breaker"), "closed", rs)
+        # while the primary's breaker is open the backup alone is asked
+        c, where, rx = self.call(keys[4])
+        self.assertLocated(keys[4], where, rx)
+        self.env.locsvc.start()
+        took = self.wait_breaker("closed", 4.0)
+        sys.stderr.write("\n[backup] primary breaker closed %.2f s after the primary "
+                         "came back\n" % took)
+        self.assertLess(took, 2.0 * t.TIME_SCALE)
+        c, where, rx = self.call(keys[5])
+        self.assertLocated(keys[5], where, rx)
+        self.assertEqual(self.env.locsvc.requests_for(keys[5]), 1,
+                         "the primary was not asked once its breaker closed")
+        self.assertEqual(self.backup.requests_for(keys[5]), 0)
+
+
 if __name__ == "__main__":
     t.main()
