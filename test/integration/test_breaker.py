@@ -27,7 +27,6 @@
 # Copyright (C) 2026 The kamailio-e911 authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import copy
 import os
 import re
 import sys
@@ -98,14 +97,11 @@ class BreakerCase(t.E911TestCase):
         self.env.locsvc.reset()
 
     def add_records(self, keys):
-        recs = dict(self.env.records)
-        for k in keys:
-            r = copy.deepcopy(self.env.records["alice"])
-            r["key"] = k
+        """alice's record under each key, ROOM set to the key (to tell them apart)."""
+        recs = self.env.copies_of("alice", keys)
+        for k, r in recs.items():
             r["civic"]["ROOM"] = k[-20:]
-            recs[k] = r
-        self.env.records = recs
-        self.env.locsvc.put_records(recs)
+        self.env.add_records(recs)
 
     def call(self, caller, **kw):
         c = self.env.call("911", caller=caller, **kw)

@@ -23,7 +23,6 @@
 # Copyright (C) 2026 The kamailio-e911 authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import copy
 import os
 import random
 import subprocess
@@ -95,16 +94,12 @@ class FloodCase(t.E911TestCase):
             for u in cls.uas.values():
                 u.stop()
             raise
-        recs = dict(cls.env.records)
         cls.real = ["real%02d" % i for i in range(REAL)]
-        for k in cls.real:
-            r = copy.deepcopy(cls.env.records["alice"])
-            r["key"] = k
+        recs = cls.env.copies_of("alice", cls.real)
+        for r in recs.values():
             r["max_age"] = 300
             r["route"] = {"uri": cls.uas["psap"].uri()}
-            recs[k] = r
-        cls.env.records = recs
-        cls.env.locsvc.put_records(recs)
+        cls.env.add_records(recs)
         cls.env.locsvc.control("normal", latency_ms=LATENCY_MS)
 
     @classmethod
