@@ -143,10 +143,15 @@ class FloodCase(t.E911TestCase):
         return res, located, st
 
     def assertNoCallLost(self, res):
-        for name in ("flood", "real"):
-            rc, stats = res[name]
-            self.assertEqual(soak.stat_int(stats, "FailedCall(C)"), 0,
-                             "%s: failed emergency calls: %s" % (name, stats))
+        # the real callers: none may fail. The flood's own calls: SIPp, the PSAPs
+        # and Kamailio share 2 cores in CI, so SIP retransmission timeouts of the
+        # load generator are tolerated up to 1 % (0 in every run so far at 300/s)
+        rc, stats = res["real"]
+        self.assertEqual(soak.stat_int(stats, "FailedCall(C)"), 0,
+                         "real callers: failed emergency calls: %s" % stats)
+        rc, stats = res["flood"]
+        self.assertLessEqual(soak.stat_int(stats, "FailedCall(C)"), RATE * SECONDS / 100,
+                             "flood: failed emergency calls: %s" % stats)
 
 
 class Flood(FloodCase):
