@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,11 @@ e911_lookup_cfg_t e911_lookup_cfg = {
 						.cache_max_bytes = 0,
 						.breaker_failures = 3,
 						.breaker_cooldown = 30,
+						.probe_interval = 1000,
+						.error_ttl = 5,
+						.health_url = "",
+						.health_url_backup = "",
+						.probe_key = "e911-probe",
 				},
 };
 static e911_fieldmap_t *fieldmap = NULL;
@@ -141,15 +147,50 @@ int e911_lookup_init(void)
 		return -1;
 	}
 
+	if(c->param.probe_interval < 10 || c->param.error_ttl < 0
+			|| c->param.breaker_cooldown < 1) {
+		LM_ERR("e911: probe_interval must be at least 10 ms, error_ttl not "
+			   "negative, breaker_cooldown at least 1 s\n");
+		return -1;
+	}
+	if((c->param.health_url[0]
+			   && strncasecmp(c->param.health_url, "http", 4) != 0)
+			|| (c->param.health_url_backup[0]
+					&& strncasecmp(c->param.health_url_backup, "http", 4)
+							   != 0)) {
+		LM_ERR("e911: modparams health_url and health_url_backup must be "
+			   "http(s) URLs\n");
+		return -1;
+	}
+	if(!e911_key_usable(c->param.probe_key, strlen(c->param.probe_key))
+			&& (c->param.health_url[0] == '\0'
+					|| (c->fetch_backup.url_tmpl
+							&& c->param.health_url_backup[0] == '\0'))) {
+		LM_ERR("e911: modparam probe_key must be a usable key when a "
+			   "service has no health_url\n");
+		return -1;
+	}
+	c->error_ttl_ms = c->param.error_ttl * 1000;
+	c->health_url[0] = c->param.health_url[0] ? c->param.health_url : NULL;
+	c->health_url[1] =
+			c->param.health_url_backup[0] ? c->param.health_url_backup : NULL;
+	c->probe_key = c->param.probe_key;
 	e911_shared = shm_malloc(sizeof(*e911_shared));
 	if(e911_shared == NULL) {
 		SHM_MEM_ERROR;
 		return -1;
 	}
-	e911_breaker_init(&e911_shared->breaker[0], c->param.breaker_failures,
-			c->param.breaker_cooldown);
-	e911_breaker_init(&e911_shared->breaker[1], c->param.breaker_failures,
-			c->param.breaker_cooldown);
+	memset(e911_shared, 0, sizeof(*e911_shared));
+	e911_shared->breaker[0] = e911_breaker_new(c->param.breaker_failures,
+			c->param.breaker_cooldown, c->param.probe_interval);
+	e911_shared->breaker[1] = e911_breaker_new(c->param.breaker_failures,
+			c->param.breaker_cooldown, c->param.probe_interval);
+	e911_shared->keyerr = e911_keyerr_new(4096);
+	if(e911_shared->breaker[0] == NULL || e911_shared->breaker[1] == NULL
+			|| e911_shared->keyerr == NULL) {
+		SHM_MEM_ERROR;
+		return -1;
+	}
 	return 0;
 }
 
@@ -213,7 +254,7 @@ static int key_ok(str *key)
 
 e911_shared_t *e911_shared = NULL;
 
-static e911_fetch_cfg_t *service_cfg(int which)
+e911_fetch_cfg_t *e911_service_cfg(int which)
 {
 	if(which == 0)
 		return &e911_lookup_cfg.fetch;
@@ -221,67 +262,148 @@ static e911_fetch_cfg_t *service_cfg(int which)
 												 : NULL;
 }
 
-int e911_service_allowed(int which, int64_t now)
+int64_t e911_now_ms(void)
 {
-	if(service_cfg(which) == NULL)
-		return 0;
-	return e911_breaker_allow(&e911_shared->breaker[which], now);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void e911_service_report(
-		int which, e911_fetch_status_t st, long http_code, int64_t now)
+static const char *svc_name(int which)
 {
-	/* the breaker is about availability: a 2xx with a bad record means the
-	 * service answered (one broken record must not cut off every caller) */
-	int ok = (st == E911_FETCH_OK || st == E911_FETCH_NOTFOUND
-			  || (st == E911_FETCH_ERROR && http_code >= 200
-					  && http_code < 300));
-	int r = e911_breaker_report(&e911_shared->breaker[which], ok, now);
+	return which ? "backup" : "primary";
+}
 
-	if(st == E911_FETCH_TIMEOUT)
+int e911_service_allowed(int which)
+{
+	if(e911_service_cfg(which) == NULL)
+		return 0;
+	return e911_breaker_allow(e911_shared->breaker[which]);
+}
+
+void e911_service_closed(int which, e911_breaker_close_t *cl, const char *how)
+{
+	int64_t now = e911_now_ms();
+	int forgot = 0;
+
+	update_stat(e911_st.breaker_closes, 1);
+	/* after a real outage the timeouts of those minutes were the
+	 * service's, not the keys': locate those callers again at once */
+	if(cl->probe_failed)
+		forgot = e911_keyerr_forget_since(e911_shared->keyerr, cl->outage_from);
+	LM_NOTICE("e911: %s location service answers again (%s): breaker closed "
+			  "after %lld ms open (it opened on %s)%s\n",
+			svc_name(which), how, (long long)(now - cl->opened_at),
+			e911_fail_name(cl->reason),
+			forgot ? ", keys that timed out during the outage are asked "
+					 "again"
+				   : "");
+}
+
+void e911_service_report(int which, e911_fetch_res_t *fres)
+{
+	e911_breaker_t *b = e911_shared->breaker[which];
+	e911_breaker_close_t cl;
+	e911_breaker_t snap;
+	char counts[160];
+	char how[64];
+	int r;
+
+	/* a request that never reached the service (our own queue) is
+	 * counted by the queue's statistics, not as the service's error */
+	if(fres->fail == E911_FAIL_TIMEOUT)
 		update_stat(e911_st.fetch_timeouts, 1);
-	else if(!ok)
+	else if(fres->fail != E911_FAIL_NONE && fres->fail != E911_FAIL_LOCAL)
 		update_stat(e911_st.fetch_errors, 1);
+	r = e911_breaker_report(b, fres->fail, e911_now_ms(), &cl);
 	if(r > 0) {
 		update_stat(e911_st.breaker_opens, 1);
-		LM_ERR("e911: %s location service failed %d times in a row: "
-			   "breaker open for %d s, calls use cached records or the "
-			   "fallback route without waiting\n",
-				which ? "backup" : "primary",
-				e911_shared->breaker[which].threshold,
-				e911_shared->breaker[which].cooldown);
+		e911_breaker_get(b, &snap);
+		LM_ERR("e911: %s location service: %d slow or transport failures in "
+			   "a row (%s): breaker open, calls use cached records or the "
+			   "fallback route without waiting; probing every %lld ms\n",
+				svc_name(which), snap.threshold,
+				e911_fail_counts_str(
+						snap.reason_counts, counts, sizeof(counts)),
+				(long long)snap.probe_interval_ms);
 	} else if(r < 0) {
-		LM_NOTICE("e911: %s location service answers again: breaker "
-				  "closed\n",
-				which ? "backup" : "primary");
+		snprintf(how, sizeof(how), "a lookup got HTTP %ld", fres->http_code);
+		e911_service_closed(which, &cl, how);
 	}
 }
 
-void e911_service_fetch(str *key, e911_fetch_res_t *fres)
+int e911_key_blocked(str *key, e911_fetch_res_t *fres)
 {
-	int64_t now = (int64_t)time(NULL);
+	e911_keyerr_hit_t hit;
+	int64_t now = e911_now_ms();
+
+	if(e911_lookup_cfg.error_ttl_ms <= 0
+			|| !e911_keyerr_check(
+					e911_shared->keyerr, key->s, key->len, now, &hit))
+		return 0;
+	update_stat(e911_st.key_error_hits, 1);
+	memset(fres, 0, sizeof(*fres));
+	fres->status = E911_FETCH_ERROR;
+	fres->fail = E911_FAIL_LOCAL;
+	snprintf(fres->err, sizeof(fres->err),
+			"its lookup failed %lld ms ago (%s, %u in a row): not asked for "
+			"another %lld ms",
+			(long long)(now - hit.at), e911_fail_name(hit.kind), hit.fails,
+			(long long)(hit.until - now));
+	return 1;
+}
+
+void e911_key_outcome(str *key, e911_fetch_res_t *fres)
+{
+	if(e911_lookup_cfg.error_ttl_ms <= 0)
+		return;
+	if(e911_keyerr_note(e911_shared->keyerr, key->s, key->len, fres->fail,
+			   e911_now_ms(), e911_lookup_cfg.error_ttl_ms)
+			> 0)
+		update_stat(e911_st.key_errors, 1);
+}
+
+static void service_fetch(str *key, e911_fetch_res_t *fres, int memory)
+{
 	int which;
 	int asked = 0;
 
 	memset(fres, 0, sizeof(*fres));
 	fres->status = E911_FETCH_ERROR;
+	fres->fail = E911_FAIL_LOCAL;
+	if(memory && e911_key_blocked(key, fres))
+		return;
 	for(which = 0; which < 2; which++) {
-		if(!e911_service_allowed(which, now))
+		if(!e911_service_allowed(which))
 			continue;
 		asked = 1;
-		e911_fetch(&xfer[which], service_cfg(which), key->s, key->len, fres);
-		now = (int64_t)time(NULL);
-		e911_service_report(which, fres->status, fres->http_code, now);
+		e911_fetch(
+				&xfer[which], e911_service_cfg(which), key->s, key->len, fres);
+		e911_service_report(which, fres);
 		if(fres->status == E911_FETCH_OK || fres->status == E911_FETCH_NOTFOUND)
-			return;
-		if(which == 0 && service_cfg(1))
+			break;
+		if(which == 0 && e911_service_cfg(1))
 			LM_WARN("e911: primary location service failed for key '%.*s' "
 					"(%s), trying the backup\n",
 					key->len, key->s, fres->err);
 	}
-	if(!asked)
+	if(!asked) {
 		snprintf(fres->err, sizeof(fres->err),
 				"breaker open: location service not asked");
+		return;
+	}
+	e911_key_outcome(key, fres);
+}
+
+void e911_service_fetch(str *key, e911_fetch_res_t *fres)
+{
+	service_fetch(key, fres, 1);
+}
+
+void e911_service_fetch_any(str *key, e911_fetch_res_t *fres)
+{
+	service_fetch(key, fres, 0);
 }
 
 /* --- lookups --- */
@@ -422,20 +544,9 @@ int e911_lookup_apply_resumed(str *key, e911_fetch_res_t *fres)
 	return e911_lookup_apply(key, fres);
 }
 
-int e911_service_available(int64_t now)
+int e911_service_available(void)
 {
-	int which;
-	e911_breaker_t *b;
-
-	for(which = 0; which < 2; which++) {
-		if(service_cfg(which) == NULL)
-			continue;
-		b = &e911_shared->breaker[which];
-		if(!e911_breaker_is_open(b, now)
-				|| now >= __atomic_load_n(&b->open_until, __ATOMIC_ACQUIRE))
-			return 1;
-	}
-	return 0;
+	return e911_service_allowed(0) || e911_service_allowed(1);
 }
 
 int e911_lookup_refetch(sip_msg_t *msg, str *key)

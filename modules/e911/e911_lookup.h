@@ -26,6 +26,7 @@
 #include "core/e911_cache.h"
 #include "core/e911_fetch.h"
 #include "core/e911_outcome.h"
+#include "core/e911_keyerr.h"
 #include "core/e911_record.h"
 
 
@@ -67,6 +68,11 @@ typedef struct e911_lookup_cfg
 		int cache_max_bytes;
 		int breaker_failures;
 		int breaker_cooldown;
+		int probe_interval; /* ms */
+		int error_ttl;		/* s */
+		char *health_url;
+		char *health_url_backup;
+		char *probe_key;
 	} param;
 	/* checked and derived by e911_lookup_init() */
 	e911_fetch_cfg_t fetch;
@@ -74,6 +80,9 @@ typedef struct e911_lookup_cfg
 	int cache_ttl;
 	int negative_ttl;
 	int stale_ttl;
+	int error_ttl_ms;		   /* per-key error memory; 0: off */
+	const char *health_url[2]; /* probe URL per service, NULL: probe_key */
+	const char *probe_key;	   /* key probed when there is no health URL */
 } e911_lookup_cfg_t;
 
 typedef struct e911_stats
@@ -88,7 +97,14 @@ typedef struct e911_stats
 	stat_var *fetch_timeouts;
 	stat_var *fallback_routes;
 	stat_var *breaker_opens;
+	stat_var *breaker_closes;
+	stat_var *probes;
+	stat_var *probe_failures;
+	stat_var *key_errors;
+	stat_var *key_error_hits;
 	stat_var *async_busy;
+	stat_var *lookups_queued;
+	stat_var *queue_timeouts;
 	stat_var *notify_queued;
 	stat_var *notify_sent;
 	stat_var *notify_retried;
@@ -96,10 +112,11 @@ typedef struct e911_stats
 	stat_var *notify_dropped;
 } e911_stats_t;
 
-/* shared state: the breakers of the two services */
+/* shared state: the breakers of the two services, the key error memory */
 typedef struct e911_shared
 {
-	e911_breaker_t breaker[2]; /* primary, backup */
+	e911_breaker_t *breaker[2]; /* primary, backup */
+	e911_keyerr_t *keyerr;
 } e911_shared_t;
 
 extern e911_shared_t *e911_shared;
@@ -140,9 +157,12 @@ int e911_lookup_cache_only(sip_msg_t *msg, str *key, int any_msg);
  * whatever message asks next (the resumed one). */
 int e911_lookup_apply_resumed(str *key, e911_fetch_res_t *fres);
 
-/* 1 when at least one service would be asked now (a closed breaker, or an
- * open one whose cool-down ended); does not claim the probe. */
-int e911_service_available(int64_t now);
+/* 1 when at least one service would be asked now (a closed breaker). */
+int e911_service_available(void);
+
+/* Milliseconds of the clock every process shares (CLOCK_MONOTONIC): the
+ * breakers and the key error memory run on it. */
+int64_t e911_now_ms(void);
 
 /* Asks the service for key even when the cache has an answer (a negative
  * or a record found wanting may have been fixed since); sets the outcome
@@ -152,18 +172,36 @@ int e911_lookup_refetch(sip_msg_t *msg, str *key);
 /* Forgets the outcome (after a resumed transaction ran). */
 void e911_loc_clear(void);
 
+/* The fetch settings of service which (0 primary, 1 backup), NULL when
+ * there is no such service. */
+e911_fetch_cfg_t *e911_service_cfg(int which);
+
 /* Whether the service (primary or backup) may be asked now (breakers). */
-int e911_service_allowed(int which, int64_t now);
+int e911_service_allowed(int which);
 
 /* Reports the outcome of a request to service which (0 primary, 1 backup)
- * to its breaker (a 2xx with a malformed record counts as answered), with
- * statistics and one log line on open/close. */
-void e911_service_report(
-		int which, e911_fetch_status_t st, long http_code, int64_t now);
+ * to its breaker (only slow or transport failures count, see
+ * e911_breaker.h), with statistics and one log line on open/close. */
+void e911_service_report(int which, e911_fetch_res_t *fres);
+
+/* The breaker of service which closed (cl: how it had opened; how: what
+ * closed it): one log line, and after a real outage the keys whose lookups
+ * timed out meanwhile are forgotten by the key error memory. */
+void e911_service_closed(int which, e911_breaker_close_t *cl, const char *how);
+
+/* 1 when key failed recently (per-key error memory): fres is filled with a
+ * "not asked" error and the service must not be asked; 0 otherwise. */
+int e911_key_blocked(str *key, e911_fetch_res_t *fres);
+
+/* Tells the key error memory how the lookup of key ended. */
+void e911_key_outcome(str *key, e911_fetch_res_t *fres);
 
 /* Blocking fetch honouring the breakers: primary, then backup when the
  * primary failed or is open. Always fills fres. */
 void e911_service_fetch(str *key, e911_fetch_res_t *fres);
+
+/* The same, ignoring the key error memory (an operator's e911.refresh). */
+void e911_service_fetch_any(str *key, e911_fetch_res_t *fres);
 
 /* The outcome of the lookup made for msg, or NULL when none was. */
 e911_loc_t *e911_loc_get(sip_msg_t *msg);

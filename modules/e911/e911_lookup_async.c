@@ -60,7 +60,7 @@
 #define CBNAME_MAX 64
 #define REFRESH_BATCH 512
 
-e911_async_cfg_t e911_async_cfg = {1, 256, 30, NULL, 60};
+e911_async_cfg_t e911_async_cfg = {1, 256, 30, NULL, 60, 32};
 
 typedef struct e911_waiter
 {
@@ -76,6 +76,8 @@ typedef struct e911_job
 	struct e911_job *next; /* in its bucket */
 	uint32_t hash;
 	e911_waiter_t *waiters;
+	int64_t budget_from; /* ms: the attempt's budget runs from here */
+	int waited;			 /* 1: waited in the fetcher's queue */
 	int klen;
 	char key[E911_KEY_MAX + 1];
 } e911_job_t;
@@ -148,6 +150,7 @@ static int job_submit(str *key, e911_waiter_t *w)
 	}
 	memset(job, 0, sizeof(*job));
 	job->hash = h;
+	job->budget_from = e911_now_ms();
 	job->klen = key->len;
 	memcpy(job->key, key->s, key->len);
 	job->waiters = w;
@@ -225,6 +228,7 @@ static void job_complete(e911_job_t *job, e911_fetch_res_t *fres)
 	e911_waiter_t *next;
 	str key = {job->key, job->klen};
 
+	e911_key_outcome(&key, fres);
 	if(w == NULL) {
 		/* prefetch or refresh: only a real answer changes the cache */
 		if(fres->status == E911_FETCH_OK
@@ -256,42 +260,140 @@ typedef struct fslot
 	e911_fetch_xfer_t x;
 	e911_job_t *job; /* NULL: free */
 	int which;		 /* 0 primary, 1 backup */
+	long budget_ms;	 /* the transfer's timeout */
 } fslot_t;
 
 static fslot_t *slots = NULL;
 static int nslots = 0;
+static int active = 0; /* transfers in curl */
 static CURLM *multi = NULL;
+
+/* Jobs waiting for a transfer slot (at most max_inflight: every job in
+ * flight is in one place only), oldest first. */
+typedef struct pending
+{
+	e911_job_t *job;
+	int which;
+} pending_t;
+
+static pending_t *pq = NULL;
+static int pq_head = 0;
+static int pq_len = 0;
 
 static e911_fetch_cfg_t *svc_cfg(int which)
 {
-	if(which == 0)
-		return &e911_lookup_cfg.fetch;
-	return e911_lookup_cfg.fetch_backup.url_tmpl ? &e911_lookup_cfg.fetch_backup
-												 : NULL;
+	return e911_service_cfg(which);
 }
 
-static void fail_job(e911_job_t *job, const char *why)
+static void fail_job_kind(e911_job_t *job, e911_fail_t kind, const char *why)
 {
 	e911_fetch_res_t fres;
 
 	memset(&fres, 0, sizeof(fres));
 	fres.status = E911_FETCH_ERROR;
+	fres.fail = kind;
 	snprintf(fres.err, sizeof(fres.err), "%s", why);
 	job_complete(job, &fres);
+}
+
+static void fail_job(e911_job_t *job, const char *why)
+{
+	fail_job_kind(job, E911_FAIL_LOCAL, why);
+}
+
+/* What is left of the attempt's budget (ms), at least 0. */
+static long budget_left(e911_job_t *job, int64_t now)
+{
+	long left =
+			e911_lookup_cfg.fetch.timeout_ms - (long)(now - job->budget_from);
+
+	return left > 0 ? left : 0;
+}
+
+/* A job whose budget ran out in our own queue: the service was never
+ * asked, nothing counts against it. */
+static void queue_timeout(e911_job_t *job, int64_t now)
+{
+	char why[160];
+
+	update_stat(e911_st.queue_timeouts, 1);
+	snprintf(why, sizeof(why),
+			"waited %lld ms for one of the %d connections to the location "
+			"service (async_concurrency): not asked",
+			(long long)(now - job->budget_from), e911_async_cfg.concurrency);
+	fail_job(job, why);
+}
+
+static void start_transfer(e911_job_t *job, int which);
+
+/* Fails the queued jobs whose budget is gone (every 10 ms at most),
+ * keeping the others in order. */
+static void expire_pending(int64_t now)
+{
+	static int64_t next_check = 0;
+	pending_t p;
+	int i;
+	int kept = 0;
+	int n = pq_len;
+
+	if(now < next_check || pq_len == 0)
+		return;
+	next_check = now + 10;
+	for(i = 0; i < n; i++) {
+		p = pq[(pq_head + i) % nslots];
+		if(budget_left(p.job, now) < 5) {
+			pq_len--;
+			queue_timeout(p.job, now);
+		} else {
+			pq[(pq_head + kept) % nslots] = p;
+			kept++;
+		}
+	}
+}
+
+/* Starts queued jobs while there are free slots. Oldest first while the
+ * queue is short; once the oldest has waited half its budget (more lookups
+ * than the connections can answer in time), newest first: under a flood
+ * the lookups that can still make their budget are answered rather than
+ * every one arriving too late (adaptive LIFO). */
+static void drain_pending(void)
+{
+	pending_t p;
+	int64_t now = e911_now_ms();
+	long half = e911_lookup_cfg.fetch.timeout_ms / 2;
+
+	expire_pending(now);
+	while(pq_len > 0 && active < e911_async_cfg.concurrency) {
+		if(budget_left(pq[pq_head].job, now) <= half) {
+			p = pq[(pq_head + pq_len - 1) % nslots];
+		} else {
+			p = pq[pq_head];
+			pq_head = (pq_head + 1) % nslots;
+		}
+		pq_len--;
+		start_transfer(p.job, p.which);
+	}
 }
 
 /* Starts a transfer for job on service which (or a later one). */
 static void start_transfer(e911_job_t *job, int which)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = e911_now_ms();
 	e911_fetch_res_t fres;
 	e911_fetch_cfg_t *cfg;
+	e911_fetch_cfg_t bcfg;
 	fslot_t *s = NULL;
+	str key = {job->key, job->klen};
+	long left;
 	int i;
 
+	if(which == 0 && e911_key_blocked(&key, &fres)) {
+		job_complete(job, &fres);
+		return;
+	}
 	for(; which < 2; which++) {
 		cfg = svc_cfg(which);
-		if(cfg && e911_service_allowed(which, now))
+		if(cfg && e911_service_allowed(which))
 			break;
 	}
 	if(which >= 2) {
@@ -303,8 +405,31 @@ static void start_transfer(e911_job_t *job, int which)
 		memset(&fx, 0, sizeof(fx));
 		e911_fetch(&fx, cfg, job->key, job->klen, &fres);
 		e911_fetch_xfer_free(&fx);
-		e911_service_report(which, fres.status, fres.http_code, now);
+		e911_service_report(which, &fres);
 		job_complete(job, &fres);
+		return;
+	}
+	if(active >= e911_async_cfg.concurrency) {
+		/* our own queue, bounded by max_inflight (no job is in two
+		 * places); never curl's, whose waiting would look like the
+		 * service's timeout */
+		if(pq_len >= nslots) {
+			fail_job(job, "fetcher queue full");
+			return;
+		}
+		job->waited = 1;
+		pq[(pq_head + pq_len) % nslots].job = job;
+		pq[(pq_head + pq_len) % nslots].which = which;
+		pq_len++;
+		update_stat(e911_st.lookups_queued, 1);
+		return;
+	}
+	/* straight from the pipe: the whole budget; after our queue: what is
+	 * left of it */
+	left = job->waited ? budget_left(job, now)
+					   : e911_lookup_cfg.fetch.timeout_ms;
+	if(left < 5) {
+		queue_timeout(job, now);
 		return;
 	}
 	for(i = 0; i < nslots; i++) {
@@ -317,7 +442,12 @@ static void start_transfer(e911_job_t *job, int which)
 		fail_job(job, "too many fetches in flight");
 		return;
 	}
-	if(e911_fetch_prepare(&s->x, cfg, job->key, job->klen, &fres) < 0) {
+	/* the transfer gets what is left of the budget */
+	bcfg = *cfg;
+	bcfg.timeout_ms = left;
+	if(bcfg.connect_timeout_ms > left)
+		bcfg.connect_timeout_ms = left;
+	if(e911_fetch_prepare(&s->x, &bcfg, job->key, job->klen, &fres) < 0) {
 		job_complete(job, &fres);
 		return;
 	}
@@ -327,6 +457,8 @@ static void start_transfer(e911_job_t *job, int which)
 	}
 	s->job = job;
 	s->which = which;
+	s->budget_ms = left;
+	active++;
 }
 
 static void transfer_done(CURL *easy, CURLcode cc)
@@ -341,19 +473,35 @@ static void transfer_done(CURL *easy, CURLcode cc)
 	curl_multi_remove_handle(multi, easy);
 	if(x == NULL)
 		return;
+	active--;
 	s = (fslot_t *)x; /* x is the first member of its slot */
 	job = s->job;
 	which = s->which;
 	s->job = NULL;
 	memset(&fres, 0, sizeof(fres));
 	e911_fetch_finish(x, cc, &fres);
-	e911_service_report(
-			which, fres.status, fres.http_code, (int64_t)time(NULL));
+	if(fres.fail == E911_FAIL_TIMEOUT
+			&& s->budget_ms < e911_lookup_cfg.fetch.timeout_ms) {
+		/* the service had less than timeout_ms: the rest went by in our
+		 * own queue, which is not the service's failure */
+		fres.fail = E911_FAIL_LOCAL;
+		update_stat(e911_st.queue_timeouts, 1);
+		snprintf(fres.err, sizeof(fres.err),
+				"budget spent: %ld ms waiting for a connection to the "
+				"location service (async_concurrency %d), %ld ms with it",
+				e911_lookup_cfg.fetch.timeout_ms - s->budget_ms,
+				e911_async_cfg.concurrency, s->budget_ms);
+	}
+	e911_service_report(which, &fres);
 	if(fres.status != E911_FETCH_OK && fres.status != E911_FETCH_NOTFOUND
 			&& which == 0 && svc_cfg(1) != NULL) {
 		LM_WARN("e911: primary location service failed for key '%.*s' "
 				"(%s), trying the backup\n",
 				job->klen, job->key, fres.err);
+		/* the backup attempt has a budget of its own, as on the blocking
+		 * path */
+		job->budget_from = e911_now_ms();
+		job->waited = 0;
 		start_transfer(job, 1);
 		return;
 	}
@@ -388,13 +536,20 @@ static void fetcher_loop(int idx)
 	my_fetcher = idx;
 	nslots = e911_async_cfg.max_inflight;
 	slots = pkg_malloc(nslots * sizeof(fslot_t));
+	pq = pkg_malloc(nslots * sizeof(pending_t));
 	multi = curl_multi_init();
-	if(slots == NULL || multi == NULL) {
+	if(slots == NULL || pq == NULL || multi == NULL) {
 		LM_CRIT("e911: fetcher %d cannot start (out of memory)\n", idx);
 		return;
 	}
 	memset(slots, 0, nslots * sizeof(fslot_t));
-	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, 32L);
+	/* never more transfers than connections: a transfer waiting inside
+	 * curl for a connection would time out there and look like the
+	 * service's failure; ours wait in pq. HTTP/2 services multiplex them
+	 * on fewer connections. */
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			(long)e911_async_cfg.concurrency);
+	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	fcntl(pipes[idx][0], F_SETFL, O_NONBLOCK);
 	LM_INFO("e911: fetcher %d started\n", idx);
 
@@ -403,7 +558,8 @@ static void fetcher_loop(int idx)
 		wfd.fd = pipes[idx][0];
 		wfd.events = CURL_WAIT_POLLIN;
 		wfd.revents = 0;
-		curl_multi_poll(multi, &wfd, 1, 1000, &numfds);
+		/* queued jobs are checked at least every 20 ms (their budget) */
+		curl_multi_poll(multi, &wfd, 1, pq_len > 0 ? 20 : 1000, &numfds);
 		if(wfd.revents & CURL_WAIT_POLLIN)
 			read_jobs(pipes[idx][0]);
 		curl_multi_perform(multi, &running);
@@ -411,6 +567,7 @@ static void fetcher_loop(int idx)
 			if(m->msg == CURLMSG_DONE)
 				transfer_done(m->easy_handle, m->data.result);
 		}
+		drain_pending();
 	}
 }
 
@@ -474,8 +631,7 @@ static void refresh_submit(refresh_batch_t *b)
 static void sweep_tick(int64_t now, uint32_t *cursor, uint32_t groups)
 {
 	static refresh_batch_t b;
-	int refresh =
-			e911_async_cfg.refresh_ahead > 0 && e911_service_available(now);
+	int refresh = e911_async_cfg.refresh_ahead > 0 && e911_service_available();
 
 	b.now = now;
 	b.n = 0;
@@ -671,6 +827,8 @@ int e911_async_init(void)
 		e911_async_cfg.workers = 1;
 	if(e911_async_cfg.max_inflight < 1)
 		e911_async_cfg.max_inflight = 1;
+	if(e911_async_cfg.concurrency < 1)
+		e911_async_cfg.concurrency = 1;
 	/* a fetcher's pipe (64 KiB) must hold every job in flight, so a write
 	 * to it never fails while the bound holds */
 	if(e911_async_cfg.max_inflight > 4096)
@@ -754,6 +912,7 @@ int e911_prefetch_key(str *key)
 {
 	static uint64_t buf[E911_REC_MAX_SIZE / sizeof(uint64_t)];
 	e911_cache_res_t cres;
+	e911_keyerr_hit_t hit;
 
 	if(key == NULL || key->len <= 0
 			|| !e911_key_usable(key->s, (size_t)key->len)) {
@@ -764,6 +923,11 @@ int e911_prefetch_key(str *key)
 	if(e911_cache_lookup(e911_cache, key->s, key->len, (int64_t)time(NULL),
 			   &cres, buf, sizeof(buf))
 			== E911_CS_FRESH)
+		return 1;
+	/* failed a moment ago: not asked again before error_ttl */
+	if(e911_lookup_cfg.error_ttl_ms > 0
+			&& e911_keyerr_check(
+					e911_shared->keyerr, key->s, key->len, e911_now_ms(), &hit))
 		return 1;
 	if(job_submit(key, NULL) < 0) {
 		update_stat(e911_st.async_busy, 1);
@@ -792,6 +956,7 @@ static int run_inline(sip_msg_t *msg, int ract, str *cbname)
 
 int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 {
+	e911_fetch_res_t fres;
 	char rname[CBNAME_MAX];
 	e911_waiter_t *w;
 	tm_cell_t *t;
@@ -817,8 +982,13 @@ int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 		return run_inline(msg, ract, route);
 
 	/* a miss: answer now if nothing would be asked anyway */
-	if(!tm_loaded || !e911_service_available((int64_t)time(NULL))) {
+	if(!tm_loaded || !e911_service_available()) {
 		e911_lookup_cache_only(msg, key, 0);
+		return run_inline(msg, ract, route);
+	}
+	/* a key that failed a moment ago: stale record or fallback at once */
+	if(e911_key_blocked(key, &fres)) {
+		e911_lookup_apply(key, &fres);
 		return run_inline(msg, ract, route);
 	}
 

@@ -26,6 +26,8 @@ typedef struct e911_async_cfg
 							  refreshed; 0 disables refresh-ahead */
 	char *snapshot_file;   /* NULL or "": no snapshot */
 	int snapshot_interval; /* seconds */
+	int concurrency;	   /* transfers at once per fetcher toward the
+							  services; more wait in the fetcher's queue */
 } e911_async_cfg_t;
 
 extern e911_async_cfg_t e911_async_cfg;

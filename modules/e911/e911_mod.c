@@ -50,6 +50,7 @@
 #include "core/e911_pidf.h"
 #include "e911_pv.h"
 #include "e911_register_check.h"
+#include "e911_probe.h"
 #include "e911_rpc.h"
 #include "e911_invite_rewrite.h"
 
@@ -108,6 +109,12 @@ static param_export_t params[] = {
 	{"location_url_backup", PARAM_STRING, &e911_lookup_cfg.param.location_url_backup},
 	{"breaker_failures", PARAM_INT, &e911_lookup_cfg.param.breaker_failures},
 	{"breaker_cooldown", PARAM_INT, &e911_lookup_cfg.param.breaker_cooldown},
+	{"probe_interval", PARAM_INT, &e911_lookup_cfg.param.probe_interval},
+	{"error_ttl", PARAM_INT, &e911_lookup_cfg.param.error_ttl},
+	{"health_url", PARAM_STRING, &e911_lookup_cfg.param.health_url},
+	{"health_url_backup", PARAM_STRING, &e911_lookup_cfg.param.health_url_backup},
+	{"probe_key", PARAM_STRING, &e911_lookup_cfg.param.probe_key},
+	{"async_concurrency", PARAM_INT, &e911_async_cfg.concurrency},
 	{"async_workers", PARAM_INT, &e911_async_cfg.workers},
 	{"async_max_inflight", PARAM_INT, &e911_async_cfg.max_inflight},
 	{"refresh_ahead", PARAM_INT, &e911_async_cfg.refresh_ahead},
@@ -186,6 +193,13 @@ static stat_export_t mod_stats[] = {
 	{"fetch_timeouts", 0, &e911_st.fetch_timeouts},
 	{"fallback_routes", 0, &e911_st.fallback_routes},
 	{"breaker_opens", 0, &e911_st.breaker_opens},
+	{"breaker_closes", 0, &e911_st.breaker_closes},
+	{"probes", 0, &e911_st.probes},
+	{"probe_failures", 0, &e911_st.probe_failures},
+	{"key_errors", 0, &e911_st.key_errors},
+	{"key_error_hits", 0, &e911_st.key_error_hits},
+	{"lookups_queued", 0, &e911_st.lookups_queued},
+	{"queue_timeouts", 0, &e911_st.queue_timeouts},
 	{"async_busy", 0, &e911_st.async_busy},
 	{"notify_queued", 0, &e911_st.notify_queued},
 	{"notify_sent", 0, &e911_st.notify_sent},
@@ -220,7 +234,7 @@ static int mod_init(void)
 			|| e911_classify_init() < 0)
 		return -1;
 	domain = e911_rewrite_cfg.domain.s;
-	if(e911_async_init() < 0) {
+	if(e911_async_init() < 0 || e911_probe_init() < 0) {
 		LM_ERR("e911: cannot set up the background fetchers\n");
 		return -1;
 	}
@@ -252,7 +266,7 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	if(e911_async_child_init(rank) < 0)
+	if(e911_async_child_init(rank) < 0 || e911_probe_child_init(rank) < 0)
 		return -1;
 	return e911_notify_child_init(rank);
 }

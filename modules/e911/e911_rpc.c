@@ -17,6 +17,7 @@
  * reply, so no cache lock is held while the reply is built.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -239,7 +240,7 @@ static void e911_rpc_refresh(rpc_t *rpc, void *c)
 		rpc->fault(c, 400, "Invalid key");
 		return;
 	}
-	e911_service_fetch(&key, &fres);
+	e911_service_fetch_any(&key, &fres);
 	status = e911_lookup_apply_resumed(&key, &fres);
 	loc = e911_loc_get(NULL);
 	if(rpc->add(c, "{", &th) < 0) {
@@ -261,28 +262,59 @@ static const char *e911_rpc_stats_doc[] = {
 static void e911_rpc_stats(rpc_t *rpc, void *c)
 {
 	e911_cache_stats_t st;
-	int64_t now = (int64_t)time(NULL);
-	e911_breaker_t *b;
+	int64_t now = e911_now_ms();
+	e911_breaker_t b;
+	char counts[160];
+	char probe[160];
+	char name[40];
+	const char *svc;
 	void *th;
 	int i;
 
 	e911_cache_get_stats(e911_cache, &st);
 	if(rpc->add(c, "{", &th) < 0)
 		return;
-	rpc->struct_add(th, "ddddd", "entries", (int)st.entries, "bytes",
+	rpc->struct_add(th, "dddddd", "entries", (int)st.entries, "bytes",
 			(int)st.bytes, "evictions", (int)st.evictions, "expired",
-			(int)st.expired, "put_failed", (int)st.put_failed);
+			(int)st.expired, "put_failed", (int)st.put_failed, "key_errors",
+			e911_keyerr_count(e911_shared->keyerr, now));
 	for(i = 0; i < 2; i++) {
-		if(i == 1 && e911_lookup_cfg.fetch_backup.url_tmpl == NULL)
+		if(e911_service_cfg(i) == NULL)
 			continue;
-		b = &e911_shared->breaker[i];
-		rpc->struct_add(th, "sdd",
-				i == 0 ? "primary_breaker" : "backup_breaker",
-				e911_breaker_is_open(b, now) ? "open" : "closed",
-				i == 0 ? "primary_failures" : "backup_failures",
-				(int)__atomic_load_n(&b->failures, __ATOMIC_ACQUIRE),
-				i == 0 ? "primary_opens" : "backup_opens",
-				(int)__atomic_load_n(&b->opens, __ATOMIC_ACQUIRE));
+		svc = i == 0 ? "primary" : "backup";
+		e911_breaker_get(e911_shared->breaker[i], &b);
+		e911_fail_counts_str(b.reason_counts, counts, sizeof(counts));
+		if(b.last_probe_at == 0)
+			snprintf(probe, sizeof(probe), "none");
+		else if(b.last_probe_code > 0)
+			snprintf(probe, sizeof(probe), "HTTP %d in %d ms (%s)",
+					b.last_probe_code, b.last_probe_ms,
+					e911_fail_name(b.last_probe_kind));
+		else
+			snprintf(probe, sizeof(probe), "%s after %d ms",
+					e911_fail_name(b.last_probe_kind), b.last_probe_ms);
+		snprintf(name, sizeof(name), "%s_breaker", svc);
+		rpc->struct_add(th, "s", name, b.open ? "open" : "closed");
+		snprintf(name, sizeof(name), "%s_failures", svc);
+		rpc->struct_add(th, "d", name, (int)b.failures);
+		snprintf(name, sizeof(name), "%s_opens", svc);
+		rpc->struct_add(th, "d", name, (int)b.opens);
+		snprintf(name, sizeof(name), "%s_open_reason", svc);
+		rpc->struct_add(
+				th, "s", name, b.opens ? e911_fail_name(b.reason) : "none");
+		snprintf(name, sizeof(name), "%s_open_failures", svc);
+		rpc->struct_add(th, "s", name, b.opens ? counts : "");
+		snprintf(name, sizeof(name), "%s_open_ms", svc);
+		rpc->struct_add(th, "d", name, b.open ? (int)(now - b.opened_at) : 0);
+		snprintf(name, sizeof(name), "%s_last_probe", svc);
+		rpc->struct_add(th, "s", name, probe);
+		snprintf(name, sizeof(name), "%s_last_probe_age_ms", svc);
+		rpc->struct_add(th, "d", name,
+				b.last_probe_at ? (int)(now - b.last_probe_at) : -1);
+		snprintf(name, sizeof(name), "%s_probes", svc);
+		rpc->struct_add(th, "d", name, (int)b.probes);
+		snprintf(name, sizeof(name), "%s_probe_failures", svc);
+		rpc->struct_add(th, "d", name, (int)b.probe_failures);
 	}
 }
 

@@ -248,13 +248,18 @@ static void test_http(void **state)
 
 	assert_int_equal(e911_fetch(&x, &cfg, "alice", 5, &res), E911_FETCH_OK);
 	assert_int_equal(res.http_code, 200);
+	assert_int_equal(res.fail, E911_FAIL_NONE);
 	free(res.rec);
 	assert_int_equal(e911_fetch(&x, &cfg, "boom", 4, &res), E911_FETCH_ERROR);
 	assert_int_equal(res.http_code, 503);
+	/* answered: an error for the key, not the service's failure */
+	assert_int_equal(res.fail, E911_FAIL_ANSWER);
 	assert_int_equal(e911_fetch(&x, &cfg, "moved", 5, &res), E911_FETCH_ERROR);
 	assert_int_equal(res.http_code, 302);
+	assert_int_equal(res.fail, E911_FAIL_ANSWER);
 	assert_int_equal(e911_fetch(&x, &cfg, "big", 3, &res), E911_FETCH_ERROR);
 	assert_non_null(strstr(res.err, "larger"));
+	assert_int_equal(res.fail, E911_FAIL_ANSWER);
 	/* the key is encoded; headers are sent */
 	assert_int_equal(
 			e911_fetch(&x, &cfg, "+1/..?", 6, &res), E911_FETCH_NOTFOUND);
@@ -264,6 +269,7 @@ static void test_http(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_true(ms >= 650 && ms < 1500);
+	assert_int_equal(res.fail, E911_FAIL_TIMEOUT);
 
 	e911_fetch_xfer_free(&x);
 	kill(pid, SIGTERM);
@@ -273,6 +279,7 @@ static void test_http(void **state)
 	memset(&x, 0, sizeof(x));
 	assert_int_equal(e911_fetch(&x, &cfg, "alice", 5, &res), E911_FETCH_ERROR);
 	assert_true(strlen(res.err) > 0);
+	assert_int_equal(res.fail, E911_FAIL_CONNECT);
 	e911_fetch_xfer_free(&x);
 }
 

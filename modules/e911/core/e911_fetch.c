@@ -169,13 +169,15 @@ static void res_init(e911_fetch_res_t *res)
 {
 	memset(res, 0, sizeof(*res));
 	res->status = E911_FETCH_ERROR;
+	res->fail = E911_FAIL_LOCAL; /* until the service was asked */
 }
+
+static int setup_easy(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
+		e911_fetch_res_t *res);
 
 int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 		const char *key, size_t klen, e911_fetch_res_t *res)
 {
-	char hdr[1024];
-
 	res_init(res);
 	if(key_check(key, klen, res) < 0)
 		return -1;
@@ -183,6 +185,26 @@ int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 		snprintf(res->err, sizeof(res->err), "location URL too long");
 		return -1;
 	}
+	return setup_easy(x, cfg, res);
+}
+
+int e911_fetch_prepare_url(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
+		const char *url, e911_fetch_res_t *res)
+{
+	res_init(res);
+	if(url == NULL || strlen(url) >= sizeof(x->url)) {
+		snprintf(res->err, sizeof(res->err), "URL too long");
+		return -1;
+	}
+	strcpy(x->url, url);
+	return setup_easy(x, cfg, res);
+}
+
+static int setup_easy(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
+		e911_fetch_res_t *res)
+{
+	char hdr[1024];
+
 	if(x->easy == NULL) {
 		x->easy = curl_easy_init();
 		if(x->easy == NULL) {
@@ -249,11 +271,13 @@ void e911_fetch_classify_fm(long http_code, const char *body, size_t len,
 
 	res->http_code = http_code;
 	res->rec = NULL;
+	res->fail = E911_FAIL_NONE;
 	if(http_code == 404 || http_code == 410) {
 		res->status = E911_FETCH_NOTFOUND;
 		return;
 	}
 	res->status = E911_FETCH_ERROR;
+	res->fail = E911_FAIL_ANSWER;
 	if(http_code != 200) {
 		if(http_code == 401 || http_code == 403)
 			snprintf(res->err, sizeof(res->err),
@@ -275,6 +299,7 @@ void e911_fetch_classify_fm(long http_code, const char *body, size_t len,
 		return;
 	}
 	res->status = E911_FETCH_OK;
+	res->fail = E911_FAIL_NONE;
 	/* accepted with values left out: keep the warning for the caller */
 	if(perr[0])
 		snprintf(res->err, sizeof(res->err), "record accepted, %s", perr);
@@ -286,10 +311,14 @@ void e911_fetch_finish(e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res)
 	curl_off_t total_us = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 	res->elapsed_ms = (long)(total_us / 1000);
 	if(cc == CURLE_OK) {
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
 		e911_fetch_classify_fm(code, x->body, x->len, x->fieldmap, res);
+	} else if(cc == CURLE_OPERATION_TIMEDOUT && total_us < 1000) {
+		res->status = E911_FETCH_ERROR;
+		snprintf(res->err, sizeof(res->err),
+				"no connection slot within the budget: service not asked");
 	} else if(cc == CURLE_OPERATION_TIMEDOUT) {
 		res->status = E911_FETCH_TIMEOUT;
 		snprintf(res->err, sizeof(res->err), "timed out after %ld ms",
@@ -305,12 +334,67 @@ void e911_fetch_finish(e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res)
 		/* curl's message may end with a newline */
 		res->err[strcspn(res->err, "\r\n")] = '\0';
 	}
+	if(cc != CURLE_OK)
+		res->http_code = code;
+	res->fail = e911_fetch_fail_kind(
+			cc, code, x->too_big, (long long)total_us, res->status);
 	x->len = 0;
 	x->too_big = 0;
 	if(x->cap > 4 * 4096) {
 		free(x->body);
 		x->body = NULL;
 		x->cap = 0;
+	}
+}
+
+e911_fail_t e911_fetch_fail_kind(CURLcode cc, long http_code, int too_big,
+		long long total_us, e911_fetch_status_t status)
+{
+	switch(cc) {
+		case CURLE_OK:
+			return (status == E911_FETCH_OK || status == E911_FETCH_NOTFOUND)
+						   ? E911_FAIL_NONE
+						   : E911_FAIL_ANSWER;
+		case CURLE_OPERATION_TIMEDOUT:
+			/* curl's own queue (no free connection): it never started */
+			return total_us < 1000 ? E911_FAIL_LOCAL : E911_FAIL_TIMEOUT;
+		case CURLE_URL_MALFORMAT:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_OUT_OF_MEMORY:
+		case CURLE_FAILED_INIT:
+		case CURLE_BAD_FUNCTION_ARGUMENT:
+		case CURLE_NOT_BUILT_IN:
+			return E911_FAIL_LOCAL;
+		default:
+			break;
+	}
+	/* an answer came (a status line, or more body than allowed): whatever
+	 * went wrong after it, the service was there */
+	if(too_big || cc == CURLE_FILESIZE_EXCEEDED || http_code > 0)
+		return E911_FAIL_ANSWER;
+	switch(cc) {
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_COULDNT_CONNECT:
+			return E911_FAIL_CONNECT;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_SSL_ENGINE_NOTFOUND:
+		case CURLE_SSL_ENGINE_SETFAILED:
+		case CURLE_SSL_ENGINE_INITFAILED:
+		case CURLE_USE_SSL_FAILED:
+			return E911_FAIL_TLS;
+		default:
+			/* nothing (GOT_NOTHING), a reset (RECV/SEND_ERROR), garbage
+			 * instead of HTTP (WEIRD_SERVER_REPLY), HTTP/2 framing */
+			return E911_FAIL_RESET;
 	}
 }
 
@@ -358,7 +442,9 @@ static e911_fetch_status_t fetch_file(e911_fetch_xfer_t *x,
 		if(errno == ENOENT) {
 			res->status = E911_FETCH_NOTFOUND;
 			res->http_code = 404;
+			res->fail = E911_FAIL_NONE;
 		} else {
+			res->fail = E911_FAIL_ANSWER;
 			snprintf(res->err, sizeof(res->err),
 					"cannot open location file: %s", strerror(errno));
 		}
@@ -381,6 +467,7 @@ static e911_fetch_status_t fetch_file(e911_fetch_xfer_t *x,
 			break;
 	}
 	close(fd);
+	res->fail = E911_FAIL_ANSWER;
 	if(n < 0) {
 		snprintf(res->err, sizeof(res->err), "cannot read location file: %s",
 				strerror(errno));

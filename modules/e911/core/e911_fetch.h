@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <curl/curl.h>
 
+#include "e911_breaker.h"
 #include "e911_record.h"
 
 typedef enum e911_fetch_status
@@ -54,7 +55,8 @@ typedef struct e911_fetch_res
 	long http_code;		/* 0 when no HTTP answer */
 	e911_record_t *rec; /* with E911_FETCH_OK: malloc()ed record */
 	long elapsed_ms;
-	char err[160]; /* one line saying what went wrong; no location data */
+	e911_fail_t fail; /* how it failed, for the breaker and the key memory */
+	char err[160];	  /* one line saying what went wrong; no location data */
 } e911_fetch_res_t;
 
 /* A transfer in progress: easy handle and its buffers. */
@@ -101,6 +103,20 @@ int e911_fetch_prepare(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
  * the buffers of x (the easy handle is kept). */
 void e911_fetch_finish(
 		e911_fetch_xfer_t *x, CURLcode cc, e911_fetch_res_t *res);
+
+/* Prepares x for a GET of url exactly as given (a health check URL), with
+ * the limits and headers of cfg. Returns 0, or -1 with res filled. */
+int e911_fetch_prepare_url(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
+		const char *url, e911_fetch_res_t *res);
+
+/* How a transfer ended, for the breaker (docs/location-api.md, "What counts
+ * as a failure"): cc its CURLcode, http_code the status received (0: none),
+ * too_big the body cap was hit, total_us curl's total time (a transfer
+ * that timed out without ever starting waited for a local connection
+ * slot: E911_FAIL_LOCAL). For CURLE_OK the answer's classification
+ * decides between E911_FAIL_NONE and E911_FAIL_ANSWER (status). */
+e911_fail_t e911_fetch_fail_kind(CURLcode cc, long http_code, int too_big,
+		long long total_us, e911_fetch_status_t status);
 
 /* Releases everything x holds, including the easy handle. */
 void e911_fetch_xfer_free(e911_fetch_xfer_t *x);
