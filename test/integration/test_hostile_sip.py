@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+# kamailio-e911: hostile SIP (issue 18) - floods past async_max_inflight,
+# malformed emergency INVITEs, odd but valid emergency Request-URIs and large
+# INVITEs over TCP, written byte by byte by a raw SIP client (rawsip.py) over
+# UDP and TCP, through the real Kamailio with cfg/kamailio.cfg.
+#
+# Every emergency call must get a final answer relayed to the caller - the
+# PSAP's 200 when the request can be relayed at all, else a 400 that says
+# why - never silence, never a loop through this proxy; after a flood no
+# transaction is left (tm.stats current 0) and shared memory is back where
+# it was.
+#
+#   E911_BUILD_DIR=build python3 test/integration/test_hostile_sip.py [-k name]
+#
+# Copyright (C) 2026 The kamailio-e911 authors
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+import os
+import re
+import sys
+import threading
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import e911test as t  # noqa: E402
+import test_soak as soak  # noqa: E402  (tm.stats / core.shmmem readers)
+from rawsip import RawSip  # noqa: E402
+
+
+class HostileCase(t.E911TestCase):
+    TIMEOUT_MS = 1000
+    DEFINES = {"E911_REFRESH_AHEAD": "0", "E911_BREAKER_FAILURES": "1000"}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
+                            defines=dict(cls.DEFINES), tcp=True, children=2)
+        cls.env.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.env is not None:
+            cls.env.stop()
+
+    def setUp(self):
+        self.env.locsvc.reset()
+
+    # -- helpers ----------------------------------------------------------
+    def log_mark(self):
+        return os.path.getsize(self.env.kamailio.log_path)
+
+    def log_since(self, mark):
+        with open(self.env.kamailio.log_path, "rb") as f:
+            f.seek(mark)
+            return f.read().decode("utf-8", "replace")
+
+    def send(self, transport="udp", timeout=8.0, caller="alice", extra=(), **kw):
+        """One INVITE (rawsip: the final response ACKed); extra header lines
+        go after the usual ones, kw to RawSip.invite (ruri, from_value,
+        to_value). Returns (transaction, request bytes, [responses])."""
+        c = RawSip(self.env.kamailio.port, transport)
+        try:
+            tx = c.invite("911", from_user=caller, headers=list(extra),
+                          wait=t.scaled(timeout), **kw)
+        finally:
+            c.close()
+        return tx, tx.request, tx.responses
+
+    def codes(self, res):
+        return [r.status for r in res]
+
+    def assertFinal(self, res, code, what):
+        self.assertTrue(res and res[-1].status >= 200,
+                        "%s: no final answer reached the caller (got %s)" % (
+                            what, self.codes(res) or "nothing"))
+        self.assertEqual(res[-1].status, code, "%s: final answer %d %s" % (
+            what, res[-1].status, res[-1].reason))
+
+    def assertAtFallback(self, call_id, what):
+        hits = self.env.find_invites(call_id, timeout=3)
+        self.assertEqual([r for r, _ in hits], ["fallback"],
+                         "%s: the INVITE should reach the fallback PSAP once" % what)
+        return hits[0][1]
+
+    def assertAlive(self):
+        self.assertEqual(self.env.kamailio.kamcmd("core.uptime", check=False).returncode, 0)
+
+
+# ===========================================================================
+# issue 18 item 1: past async_max_inflight
+
+class TestPastMaxInflight(HostileCase):
+    """The location service hangs; async_max_inflight is 4: the first 4 callers
+    wait (at most timeout_ms) and go to the fallback, the others go there at
+    once. Every caller gets the PSAP's 200; no transaction stays behind."""
+
+    TIMEOUT_MS = 1500
+    MAX = 4
+    DEFINES = dict(HostileCase.DEFINES, E911_ASYNC_MAX_INFLIGHT=str(MAX))
+
+    def flood(self, transport, n):
+        out = [None] * n
+
+        def one(i):
+            try:
+                out[i] = self.send(transport, timeout=10, caller="flood-%s-%d-%d" % (
+                    transport, i, int(time.time() * 1000) % 100000))
+            except Exception as e:  # noqa: BLE001  (reported below)
+                out[i] = e
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(t.scaled(30))
+        return out
+
+    def run_flood(self, transport):
+        n = self.MAX * 4
+        self.env.locsvc.control("hang")
+        self.assertEqual(soak.quiesce(self.env, 30), 0)
+        shm0 = soak.shm_stats(self.env)["real_used"]
+        mark = self.log_mark()
+        t0 = time.monotonic()
+        results = self.flood(transport, n)
+        took = time.monotonic() - t0
+        errors = [r for r in results if isinstance(r, Exception) or r is None]
+        self.assertEqual(errors, [], "client errors")
+        silent = [c.call_id for c, _, res in results
+                  if not res or res[-1].status < 200]
+        self.assertEqual(silent, [], "%d of %d callers got no final answer:\n%s" % (
+            len(silent), n, self.log_since(mark)[-3000:]))
+        for c, _, res in results:
+            self.assertFinal(res, 200, c.call_id)
+            self.assertAtFallback(c.call_id, c.call_id)
+        text = self.log_since(mark)
+        busy = len(re.findall(r"lookups in flight: key 'flood-", text))
+        self.assertGreaterEqual(busy, 1, "the flood never reached async_max_inflight")
+        self.assertNotIn("Reply for suspended transaction", text)
+        # every call answered within its budget (timeout_ms + margin)
+        self.assertLess(took, t.scaled(self.TIMEOUT_MS / 1000.0 + 6))
+        # no transaction left (wait timer 5 s), shared memory back to its level
+        left = soak.quiesce(self.env, 30)
+        self.assertEqual(left, 0, "%d transactions left in tm after the flood" % left)
+        shm1 = soak.shm_stats(self.env)["real_used"]
+        self.assertLess(shm1 - shm0, 64 * 1024,
+                        "shm grew by %d bytes after the flood" % (shm1 - shm0))
+        self.env.locsvc.reset()
+        self.assertAlive()
+
+    def test_udp_flood(self):
+        self.run_flood("udp")
+
+    def test_tcp_flood(self):
+        self.run_flood("tcp")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
