@@ -30,14 +30,22 @@ import test_soak as soak  # noqa: E402  (tm.stats / core.shmmem readers)
 from rawsip import RawSip  # noqa: E402
 
 
+LUA_CFG = os.path.join(t.SOURCE_DIR, "cfg", "kamailio-lua.cfg")
+LUA_SCRIPT = os.path.join(t.SOURCE_DIR, "cfg", "e911.lua")
+
+
 class HostileCase(t.E911TestCase):
     TIMEOUT_MS = 1000
     DEFINES = {"E911_REFRESH_AHEAD": "0", "E911_BREAKER_FAILURES": "1000"}
+    CFG = t.E911_CFG
 
     @classmethod
     def setUpClass(cls):
-        cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
-                            defines=dict(cls.DEFINES), tcp=True, children=2)
+        defines = dict(cls.DEFINES)
+        if cls.CFG == LUA_CFG:
+            defines["E911_LUA"] = t.q(LUA_SCRIPT)
+        cls.env = t.E911Env(cls.__name__, cfg=cls.CFG, timeout_ms=cls.TIMEOUT_MS,
+                            defines=defines, tcp=True, children=2)
         cls.env.start()
 
     @classmethod
@@ -155,6 +163,87 @@ class TestPastMaxInflight(HostileCase):
 
     def test_tcp_flood(self):
         self.run_flood("tcp")
+
+
+# ===========================================================================
+# issue 18 item 3: malformed emergency INVITEs
+
+# headers the core's strict parser refuses a second copy of: tm cannot keep
+# such a request, so it is relayed statelessly - to the fallback
+DUPLICATES = [
+    ("From", "From: <sip:mallory@e911.test>;tag=second"),
+    ("To", "To: <sip:912@e911.test>"),
+    ("CSeq", "CSeq: 2 INVITE"),
+    ("Call-ID", "Call-ID: second-call-id@127.0.0.1"),
+    ("Content-Length", "Content-Length: 0"),
+]
+
+# From values Kamailio's parser cannot read (most fuzzed ones): no transaction
+# and no stateless relay can be built - a 400 that names the From
+UNPARSABLE_FROM = [
+    "garbage;;;<<>>",
+    "<sip:alice@e911.test",
+    "<<sip:alice@e911.test>>;tag=1",
+    "\"unterminated <sip:alice@e911.test>;tag=1",
+    "<sip:alice@e911.test>;tag=1;;=;",
+    ";;;",
+]
+
+
+class TestMalformed(HostileCase):
+
+    def loops(self, text):
+        """How often the emergency INVITE went through the request route."""
+        return len(re.findall(r"e911: malformed emergency request from", text))
+
+    def duplicate(self, transport):
+        for name, line in DUPLICATES:
+            with self.subTest(header=name, transport=transport):
+                mark = self.log_mark()
+                c, _, res = self.send(transport, caller="alice", extra=[line])
+                text = self.log_since(mark)
+                self.assertFinal(res, 200, "a second %s header" % name)
+                self.assertAtFallback(c.call_id, "a second %s header" % name)
+                self.assertLessEqual(self.loops(text), 1,
+                                     "the INVITE looped through this proxy:\n" + text[-2000:])
+                self.assertIn("routed unchanged to the fallback", text)
+        self.assertAlive()
+
+    def test_duplicate_headers_udp(self):
+        self.duplicate("udp")
+
+    def test_duplicate_headers_tcp(self):
+        self.duplicate("tcp")
+
+    def unparsable_from(self, transport):
+        for from_value in UNPARSABLE_FROM:
+            with self.subTest(From=from_value, transport=transport):
+                mark = self.log_mark()
+                c, _, res = self.send(transport, from_value=from_value)
+                text = self.log_since(mark)
+                self.assertFinal(res, 400, "From %r" % from_value)
+                self.assertIn("From", res[-1].reason, "the 400 does not say why")
+                self.assertEqual(self.env.find_invites(c.call_id, timeout=0.5), [])
+                self.assertLessEqual(self.loops(text), 1,
+                                     "the INVITE looped through this proxy")
+                self.assertIn("cannot be relayed (invalid From header): answering 400", text)
+        self.assertAlive()
+
+    def test_unparsable_from_udp(self):
+        self.unparsable_from("udp")
+
+    def test_unparsable_from_tcp(self):
+        self.unparsable_from("tcp")
+
+
+# the same through the Lua (KEMI) configuration
+
+class TestPastMaxInflightLua(TestPastMaxInflight):
+    CFG = LUA_CFG
+
+
+class TestMalformedLua(TestMalformed):
+    CFG = LUA_CFG
 
 
 if __name__ == "__main__":
