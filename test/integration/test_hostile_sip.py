@@ -236,6 +236,42 @@ class TestMalformed(HostileCase):
         self.unparsable_from("tcp")
 
 
+# ===========================================================================
+# issue 18, minor: emergency calls that looked like something else
+
+class TestOddButEmergency(HostileCase):
+
+    def located(self, transport, what, **kw):
+        c, _, res = self.send(transport, caller="alice", **kw)
+        self.assertFinal(res, 200, what)
+        hits = self.env.find_invites(c.call_id, timeout=3)
+        self.assertEqual([r for r, _ in hits], ["psap"],
+                         "%s: not routed as alice's emergency call" % what)
+        rx = hits[0][1]
+        self.assertEqual(len(rx.msg.multipart().by_type("application/pidf+xml")), 1,
+                         "%s: no PIDF-LO" % what)
+        self.assertEqual(rx.msg.header("Priority"), "emergency")
+        return rx
+
+    def each_transport(self, fn):
+        for transport in ("udp", "tcp"):
+            with self.subTest(transport=transport):
+                fn(transport)
+
+    def test_service_urn_with_parameters(self):
+        self.each_transport(lambda tr: [
+            self.located(tr, ruri, ruri=ruri) for ruri in (
+                "urn:service:sos;foo=bar", "urn:service:sos.police;x=1;y",
+                "urn:service:sos?Subject=x")])
+
+    def test_escaped_dial_string(self):
+        port = self.env.kamailio.port
+        self.each_transport(lambda tr: [
+            self.located(tr, ruri, ruri=ruri) for ruri in (
+                "sip:%%39%%31%%31@127.0.0.1:%d" % port,
+                "sip:9%%391%%31@127.0.0.1:%d;user=phone" % port)])
+
+
 # the same through the Lua (KEMI) configuration
 
 class TestPastMaxInflightLua(TestPastMaxInflight):
@@ -243,6 +279,10 @@ class TestPastMaxInflightLua(TestPastMaxInflight):
 
 
 class TestMalformedLua(TestMalformed):
+    CFG = LUA_CFG
+
+
+class TestOddButEmergencyLua(TestOddButEmergency):
     CFG = LUA_CFG
 
 
