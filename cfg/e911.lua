@@ -95,6 +95,13 @@ local function withindlg()
 		end
 		return true
 	end
+	-- an emergency INVITE with a To-tag but no route set belongs to no
+	-- dialog of ours: it is handled as a new emergency call, never refused
+	if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
+		KSR.warn("e911: emergency INVITE with a To-tag outside any dialog from "
+			.. KSR.pv.get("$si") .. ": handled as a new emergency call\n")
+		return false
+	end
 	KSR.sl.sl_send_reply(404, "Not here")
 	return true
 end

@@ -271,6 +271,10 @@ class TestOddButEmergency(HostileCase):
                 "sip:%%39%%31%%31@127.0.0.1:%d" % port,
                 "sip:9%%391%%31@127.0.0.1:%d;user=phone" % port)])
 
+    def test_initial_invite_with_stray_to_tag(self):
+        self.each_transport(lambda tr: self.located(
+            tr, "To-tag", to_value="<sip:911@e911.test>;tag=no-such-dialog"))
+
 
 # the same through the Lua (KEMI) configuration
 
