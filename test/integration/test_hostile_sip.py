@@ -275,6 +275,16 @@ class TestOddButEmergency(HostileCase):
         self.each_transport(lambda tr: self.located(
             tr, "To-tag", to_value="<sip:911@e911.test>;tag=no-such-dialog"))
 
+    def test_large_invite_over_tcp(self):
+        # 27 KB and 48 KB of the caller's own headers (Kamailio's TCP read
+        # buffer was 16 KB: "tcp_read(): buffer overrun", the call dropped)
+        for kb in (27, 48):
+            with self.subTest(kb=kb):
+                pad = ["X-Pad-%d: %s" % (i, "p" * 1000) for i in range(kb)]
+                rx = self.located("tcp", "%d KB INVITE" % kb, extra=pad)
+                self.assertEqual(len(rx.msg.header_all("X-Pad-0")), 1)
+
+
 
 # the same through the Lua (KEMI) configuration
 
