@@ -95,6 +95,13 @@ local function withindlg()
 		end
 		return true
 	end
+	-- an emergency INVITE with a To-tag but no route set belongs to no
+	-- dialog of ours: it is handled as a new emergency call, never refused
+	if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
+		KSR.warn("e911: emergency INVITE with a To-tag outside any dialog from "
+			.. KSR.pv.get("$si") .. ": handled as a new emergency call\n")
+		return false
+	end
 	KSR.sl.sl_send_reply(404, "Not here")
 	return true
 end
@@ -225,6 +232,33 @@ function ksr_xhttp_event(evname)
 	return 1
 end
 
+-- No transaction possible (a request tm cannot parse: a second From, To,
+-- CSeq, Call-ID or Content-Length, a From it cannot read): relay the
+-- emergency call statelessly toward the fallback - never to this proxy
+-- itself - and when even that cannot be built, answer 400 with the reason.
+function e911_stateless()
+	if KSR.is_myself_ruri() then
+		local fb = string.gsub(KSR.pv.get("$def(E911_FALLBACK_ROUTE)") or "", '^"(.*)"$', "%1")
+		KSR.pv.sets("$ru", fb)
+	end
+	KSR.err("e911: relaying the emergency call statelessly to " .. tostring(KSR.pv.get("$ru")) .. "\n")
+	if KSR.forward() > 0 then
+		return
+	end
+	local why = "unreadable request"
+	if KSR.pv.get("$fu") == nil then
+		why = "invalid From header"
+	elseif KSR.pv.get("$tu") == nil then
+		why = "invalid To header"
+	elseif KSR.pv.get("$ci") == nil then
+		why = "invalid Call-ID header"
+	elseif KSR.pv.get("$cs") == nil then
+		why = "invalid CSeq header"
+	end
+	KSR.err("e911: the emergency call cannot be relayed (" .. why .. "): answering 400\n")
+	KSR.sl.sl_send_reply(400, "Bad Request (" .. why .. ")")
+end
+
 -- runs with $e911(...) set
 function ksr_e911_located(evname)
 	local routed = KSR.e911.e911_route()
@@ -239,10 +273,17 @@ function ksr_e911_located(evname)
 		.. tostring(KSR.e911.e911_get("source")) .. ") routed ("
 		.. routed .. ") to " .. KSR.pv.get("$ru") .. "\n")
 	KSR.tm.t_on_failure("ksr_failure_e911")
-	if KSR.tm.t_relay() < 0 and not KSR.isflagset(FLT_E911_FALLBACK) then
-		KSR.setflag(FLT_E911_FALLBACK)
-		KSR.e911.e911_fallback()
-		KSR.tm.t_relay()
+	if KSR.tm.t_relay() < 0 then
+		KSR.err("e911: cannot relay to " .. tostring(KSR.pv.get("$ru"))
+			.. ", trying the fallback route\n")
+		if not KSR.isflagset(FLT_E911_FALLBACK) then
+			KSR.setflag(FLT_E911_FALLBACK)
+			KSR.e911.e911_fallback()
+			if KSR.tm.t_relay() > 0 then
+				return 1
+			end
+		end
+		e911_stateless()
 	end
 	return 1
 end

@@ -67,12 +67,14 @@ e911_class_t e911_classify_string(str *s, const char *country)
 	struct sip_uri uri;
 	str user;
 	char *semi;
+	char dialled[2 * E911_DIAL_MAXLEN + 1]; /* a prefix and a dial string */
+	int dlen;
 
 	if(s == NULL || s->s == NULL || s->len <= 0)
 		return c;
 	if(s->len >= 4 && strncasecmp(s->s, "urn:", 4) == 0) {
 		c.dialled = *s;
-		c.cls = e911_urn_classify(s->s, s->len);
+		c.cls = e911_urn_classify_uri(s->s, s->len);
 		if(c.cls == E911_DIAL_EMERGENCY)
 			c.urn = "urn:service:sos";
 		else if(c.cls == E911_DIAL_TEST)
@@ -90,11 +92,16 @@ e911_class_t e911_classify_string(str *s, const char *country)
 	if(semi)
 		user.len = (int)(semi - user.s);
 	c.dialled = user;
+	/* what was dialled, escapes decoded ("%39%31%31" is 911); a user part
+	 * longer than any dial string is none */
+	dlen = e911_dial_unescape(
+			user.s, (size_t)user.len, dialled, sizeof(dialled));
+	if(dlen < 0)
+		return c;
 	if(country)
-		c.cls = e911_dial_classify_cc(
-				dialplan, country, user.s, user.len, &c.urn);
+		c.cls = e911_dial_classify_cc(dialplan, country, dialled, dlen, &c.urn);
 	else
-		c.cls = e911_dial_classify(dialplan, user.s, user.len, &c.urn);
+		c.cls = e911_dial_classify(dialplan, dialled, dlen, &c.urn);
 	if(c.cls == E911_DIAL_NONE)
 		c.urn = NULL;
 	return c;

@@ -785,6 +785,23 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	return E911_ROUTED_LOCATION;
 }
 
+/* A request whose headers do not parse (a second From, To, CSeq, Call-ID or
+ * Content-Length, ...): nothing can be added to it, but its Request-URI can
+ * still be rewritten, so that whatever relays it (statelessly: tm cannot
+ * keep such a request) sends it to the fallback route and never back to
+ * its own Request-URI, this proxy. */
+static int route_unparsable(sip_msg_t *msg)
+{
+	update_stat(e911_st.fallback_routes, 1);
+	if(set_ruri(msg, &e911_rewrite_cfg.fallback_route) < 0)
+		return E911_ROUTE_FAILED;
+	LM_ERR("e911: cannot parse the request headers: routed unchanged to the "
+		   "fallback %.*s\n",
+			e911_rewrite_cfg.fallback_route.len,
+			e911_rewrite_cfg.fallback_route.s);
+	return E911_ROUTED_FALLBACK;
+}
+
 int e911_route_msg(sip_msg_t *msg)
 {
 	e911_loc_t *loc;
@@ -799,12 +816,10 @@ int e911_route_msg(sip_msg_t *msg)
 		LM_ERR("e911: e911_route() already rewrote this request\n");
 		return E911_ROUTE_FAILED;
 	}
-	if(parse_headers(msg, HDR_EOH_F, 0) < 0) {
-		LM_ERR("e911: cannot parse the request headers: not rewritten\n");
-		return E911_ROUTE_FAILED;
-	}
 	routed_msg_id = msg->id;
 	routed_msg_pid = msg->pid;
+	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
+		return route_unparsable(msg);
 
 	loc = e911_loc_get(msg);
 	if(loc && loc->rec) {
@@ -842,7 +857,7 @@ int e911_fallback_msg(sip_msg_t *msg)
 	int changed = 0;
 
 	if(parse_headers(msg, HDR_EOH_F, 0) < 0)
-		return E911_ROUTE_FAILED;
+		return route_unparsable(msg);
 	update_stat(e911_st.fallback_routes, 1);
 	/* the rewrite was made before the transaction kept the request: it is
 	 * in every new branch already, only the destination changes */

@@ -115,10 +115,44 @@ static e911_job_t **find_job_locked(const char *key, int klen, uint32_t h)
 	return pp;
 }
 
-/* Queues a fetch of key, with waiter w (may be NULL). Returns 1 when a new
- * job went to a fetcher, 2 when an existing job was joined, -1 when the
- * bound is reached or the fetcher's pipe is full. */
-static int job_submit(str *key, e911_waiter_t *w)
+/* Reserves room for one more lookup in flight, before a transaction is
+ * suspended for it: a lookup past the bound is answered at once, never
+ * suspended first (on Kamailio 5.6 t_cancel_suspend() leaves the
+ * transaction marked suspended and tm then drops every reply to it).
+ * Joining a job already in flight for the key needs no new fetch, but still
+ * holds a reservation until job_submit(), in case that job finishes in
+ * between. Returns 0 (reserved) or -1 (at the bound). */
+static int job_reserve(str *key)
+{
+	uint32_t h;
+
+	if(queue == NULL || key->len <= 0 || key->len > E911_KEY_MAX)
+		return -1;
+	h = key_hash(key->s, key->len);
+	lock_get(&queue->lock);
+	if(queue->inflight >= e911_async_cfg.max_inflight
+			&& *find_job_locked(key->s, key->len, h) == NULL) {
+		lock_release(&queue->lock);
+		return -1;
+	}
+	queue->inflight++;
+	lock_release(&queue->lock);
+	return 0;
+}
+
+static void job_unreserve(void)
+{
+	lock_get(&queue->lock);
+	queue->inflight--;
+	lock_release(&queue->lock);
+}
+
+/* Queues a fetch of key, with waiter w (may be NULL); reserved: a
+ * job_reserve() for it is held (and is used or given back here). Returns 1
+ * when a new job went to a fetcher, 2 when an existing job was joined, -1
+ * when the bound is reached (never with reserved) or the fetcher's pipe is
+ * full. */
+static int job_submit(str *key, e911_waiter_t *w, int reserved)
 {
 	uint32_t h = key_hash(key->s, key->len);
 	e911_job_t **pp;
@@ -135,15 +169,19 @@ static int job_submit(str *key, e911_waiter_t *w)
 			w->next = (*pp)->waiters;
 			(*pp)->waiters = w;
 		}
+		if(reserved)
+			queue->inflight--;
 		lock_release(&queue->lock);
 		return 2;
 	}
-	if(queue->inflight >= e911_async_cfg.max_inflight) {
+	if(!reserved && queue->inflight >= e911_async_cfg.max_inflight) {
 		lock_release(&queue->lock);
 		return -1;
 	}
 	job = shm_malloc(sizeof(*job));
 	if(job == NULL) {
+		if(reserved)
+			queue->inflight--;
 		lock_release(&queue->lock);
 		SHM_MEM_ERROR;
 		return -1;
@@ -157,7 +195,8 @@ static int job_submit(str *key, e911_waiter_t *w)
 	if(w)
 		w->next = NULL;
 	*pp = job;
-	queue->inflight++;
+	if(!reserved)
+		queue->inflight++;
 	lock_release(&queue->lock);
 
 	/* the same key always goes to the same fetcher */
@@ -619,7 +658,7 @@ static void refresh_submit(refresh_batch_t *b)
 	for(i = 0; i < b->n; i++) {
 		key.s = b->keys[i];
 		key.len = b->lens[i];
-		if(job_submit(&key, NULL) < 0)
+		if(job_submit(&key, NULL, 0) < 0)
 			break;
 	}
 	if(b->n > 0)
@@ -929,7 +968,7 @@ int e911_prefetch_key(str *key)
 			&& e911_keyerr_check(
 					e911_shared->keyerr, key->s, key->len, e911_now_ms(), &hit))
 		return 1;
-	if(job_submit(key, NULL) < 0) {
+	if(job_submit(key, NULL, 0) < 0) {
 		update_stat(e911_st.async_busy, 1);
 		return -1;
 	}
@@ -992,10 +1031,22 @@ int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 		return run_inline(msg, ract, route);
 	}
 
+	/* past the bound the call is answered now, from the cache (stale
+	 * record or the fallback), and its transaction is never suspended:
+	 * decided before t_suspend(), so nothing has to be undone */
+	if(job_reserve(key) < 0) {
+		update_stat(e911_st.async_busy, 1);
+		LM_WARN("e911: %d lookups in flight: key '%.*s' answered from the "
+				"cache\n",
+				e911_async_cfg.max_inflight, key->len, key->s);
+		e911_lookup_cache_only(msg, key, 0);
+		return run_inline(msg, ract, route);
+	}
 	t = tmb.t_gett();
 	if(t == NULL || t == T_UNDEFINED) {
 		if(tmb.t_newtran(msg) < 0) {
 			LM_ERR("e911: cannot create the transaction\n");
+			job_unreserve();
 			e911_lookup_cache_only(msg, key, 0);
 			return run_inline(msg, ract, route);
 		}
@@ -1003,6 +1054,7 @@ int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 	w = shm_malloc(sizeof(*w));
 	if(w == NULL) {
 		SHM_MEM_ERROR;
+		job_unreserve();
 		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}
@@ -1012,19 +1064,27 @@ int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 	if(tmb.t_suspend(msg, &tindex, &tlabel) < 0) {
 		LM_ERR("e911: cannot suspend the transaction\n");
 		shm_free(w);
+		job_unreserve();
 		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}
 	w->tindex = tindex;
 	w->tlabel = tlabel;
-	if(job_submit(key, w) < 0) {
-		/* past the bound: never queue, answer from the cache now */
-		tmb.t_cancel_suspend(tindex, tlabel);
+	if(job_submit(key, w, 1) < 0) {
+		/* only when a fetcher's pipe cannot take the job (the bound keeps
+		 * it from filling up): undo the suspension. Kamailio 5.6's
+		 * t_cancel_suspend() does not clear T_ASYNC_SUSPENDED (6.0's
+		 * does), and a transaction left with it drops every reply */
+		t = tmb.t_gett();
+		if(tmb.t_cancel_suspend(tindex, tlabel) < 0)
+			LM_ERR("e911: cannot undo the suspension\n");
+		if(t && t != T_UNDEFINED)
+			t->flags &= ~T_ASYNC_SUSPENDED;
 		shm_free(w);
 		update_stat(e911_st.async_busy, 1);
-		LM_WARN("e911: %d lookups in flight: key '%.*s' answered from the "
+		LM_WARN("e911: lookup of key '%.*s' not queued: answered from the "
 				"cache\n",
-				e911_async_cfg.max_inflight, key->len, key->s);
+				key->len, key->s);
 		e911_lookup_cache_only(msg, key, 0);
 		return run_inline(msg, ract, route);
 	}

@@ -14,6 +14,8 @@
 #   fuzz_mime    test/data/mime/*: a length byte, ctype, body
 #   fuzz_geoloc  every "in:" value of test/data/geoloc/cases.txt, and the
 #                URIs of test/data/geoloc/policy.txt as Geolocation values
+#   fuzz_ruri    the URNs of test/data/dial/ruri_urns.txt and urns.txt and
+#                the dialled strings of test/data/dial/*.txt, escaped
 #
 # plus, for every target, the inputs kept in test/fuzz/regress/<target>/:
 # findings of past fuzzing runs (add a minimised crash input there when
@@ -256,6 +258,20 @@ for i, line in enumerate(read(os.path.join(data, 'geoloc', 'policy.txt')).decode
     f = line.split(' | ')
     if len(f) == 3 and f[0] in ('allow', 'deny'):
         seed('fuzz_geoloc', 'policy_%d' % i, ('<%s>' % f[2]).encode())
+
+# ---- fuzz_ruri -------------------------------------------------------------------
+reset('fuzz_ruri')
+for fname in ('ruri_urns.txt', 'urns.txt', 'default.txt'):
+    for i, line in enumerate(read(os.path.join(data, 'dial', fname)).decode().splitlines()):
+        if not line.strip() or line.startswith('#'):
+            continue
+        v = line.split()[0]
+        seed('fuzz_ruri', '%s_%d' % (fname[:-4], i), v.encode())
+        if not v.startswith('urn:'):
+            esc = ''.join('%%%02X' % ord(c) if c.isdigit() else c for c in v)
+            seed('fuzz_ruri', '%s_%d_escaped' % (fname[:-4], i), (esc + ';phone-context=+1').encode())
+for i, v in enumerate(['%', '%3', '%zz', '%;31', '9%391%31', '%00%39']):
+    seed('fuzz_ruri', 'escape_%d' % i, v.encode())
 
 # ---- regressions -----------------------------------------------------------------
 for t in sorted(counts):

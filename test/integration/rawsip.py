@@ -150,11 +150,15 @@ class RawSip:
 
     def build(self, method, ruri, from_user, call_id, cseq, branch, from_tag,
               body=b"", content_type=None, content_length=None, headers=(),
-              from_host=HOST, to_tag=None):
+              from_host=HOST, to_tag=None, from_value=None, to_value=None):
+        """from_value / to_value: the whole From / To value, as given (a
+        malformed one included)."""
         h = ("%s %s SIP/2.0\r\n" % (method, ruri) + self._via(branch) +
              "Max-Forwards: 70\r\n"
-             "From: <sip:%s@%s>;tag=%s\r\n" % (from_user, from_host, from_tag) +
-             "To: <%s>%s\r\n" % (ruri, ";tag=" + to_tag if to_tag else "") +
+             "From: %s\r\n" % (from_value or "<sip:%s@%s>;tag=%s" % (
+                 from_user, from_host, from_tag)) +
+             "To: %s\r\n" % (to_value or "<%s>%s" % (
+                 ruri, ";tag=" + to_tag if to_tag else "")) +
              "Call-ID: %s\r\n" % call_id +
              "CSeq: %d %s\r\n" % (cseq, method) +
              "Contact: <sip:%s@%s:%d;transport=%s>\r\n" % (
@@ -169,10 +173,13 @@ class RawSip:
 
     def invite(self, service="911", from_user="alice", body=SDP,
                content_type="application/sdp", content_length=None, headers=(),
-               credentials=None, wait=None, ruri=None, from_host=HOST):
+               credentials=None, wait=None, ruri=None, from_host=HOST,
+               from_value=None, to_value=None):
         """Sends an INVITE to service@Kamailio, waits for the final response
         and ACKs it. credentials=(user, password) answers one 401/407 with a new
-        INVITE (same Call-ID, next CSeq); the Transaction returned is the last."""
+        INVITE (same Call-ID, next CSeq); the Transaction returned is the last.
+        from_value / to_value replace the whole From / To value of the INVITE
+        (its ACK keeps the usual From)."""
         ruri = ruri or "sip:%s@%s:%d" % (service, self.host, self.port)
         call_id = "raw-%s@%s" % (_rand(), HOST)
         from_tag = _rand(4)
@@ -184,7 +191,8 @@ class RawSip:
             req = self.build("INVITE", ruri, from_user, call_id, self.cseq, branch,
                              from_tag, body=body, content_type=content_type,
                              content_length=content_length, headers=extra,
-                             from_host=from_host)
+                             from_host=from_host, from_value=from_value,
+                             to_value=to_value)
             tx = Transaction(call_id, req)
             self.send(req)
             deadline = time.monotonic() + (wait or self.timeout)

@@ -833,9 +833,10 @@ class TestSipSide(FaultCase):
         # A From header Kamailio's own parser cannot read ('<' never closed)
         # makes a transaction impossible (tm needs the From tag) and the core
         # refuses to build any request from it: the script still tries the
-        # stateless relay toward the fallback and says so in the log, and
-        # Kamailio keeps running. Known limit (docs/reliability.md): such a
-        # call cannot be relayed by Kamailio at all.
+        # stateless relay toward the fallback and says so in the log, then
+        # answers 400 naming the From (test_hostile_sip.py checks the caller
+        # gets it), and Kamailio keeps running. Known limit
+        # (docs/reliability.md): such a call cannot be relayed by Kamailio.
         mark = self.log_mark()
         self.env.call("911", caller="alice", scenario="uac_invite_from.xml",
                       keys={"from_value": "<sip:alice@e911.test"}, timeout=8,
@@ -843,6 +844,7 @@ class TestSipSide(FaultCase):
         text = self.log_since(mark)
         self.assertIn("malformed emergency request", text)
         self.assertIn("relaying the emergency call statelessly", text)
+        self.assertIn("cannot be relayed (invalid From header): answering 400", text)
         self.assertAlive()
 
 

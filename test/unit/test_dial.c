@@ -16,8 +16,10 @@
 #include "e911_dialplan.h"
 #include "testutil.h"
 
+static int uri_urns = 0; /* run_cases() without dp: e911_urn_classify_uri */
+
 /* Runs every "<input> <class> [urn]" line of file against dp (or, with dp
- * NULL, against e911_urn_classify). */
+ * NULL, against e911_urn_classify or e911_urn_classify_uri). */
 static void run_cases(const e911_dialplan_t *dp, const char *file)
 {
 	char path[1024];
@@ -40,6 +42,8 @@ static void run_cases(const e911_dialplan_t *dp, const char *file)
 		gurn = NULL;
 		if(dp)
 			got = e911_dial_classify(dp, in, strlen(in), &gurn);
+		else if(uri_urns)
+			got = e911_urn_classify_uri(in, strlen(in));
 		else
 			got = e911_urn_classify(in, strlen(in));
 		if(got != want)
@@ -81,6 +85,46 @@ static void test_urns(void **state)
 	run_cases(NULL, "urns.txt");
 }
 
+static void test_ruri_urns(void **state)
+{
+	uri_urns = 1;
+	run_cases(NULL, "ruri_urns.txt");
+	uri_urns = 0;
+}
+
+static void test_dial_unescape(void **state)
+{
+	struct
+	{
+		const char *in;
+		int len; /* -1: refused */
+		const char *out;
+	} cases[] = {
+			{"911", 3, "911"}, {"%39%31%31", 3, "911"}, {"9%391%31", 4, "9911"},
+			{"%3a%3A", 2, "::"}, {"911;phone-context=+1", 3, "911"},
+			{"%39%31%31;x=%zz", 3, "911"}, {"", 0, ""}, {";x", 0, ""},
+			{"%", -1, NULL}, {"%3", -1, NULL}, {"91%", -1, NULL},
+			{"%zz", -1, NULL}, {"%3g", -1, NULL}, {"%;31", -1, NULL},
+			{"12345678", -1, NULL}, /* longer than out below */
+	};
+	char out[7];
+	int n;
+
+	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = e911_dial_unescape(
+				cases[i].in, strlen(cases[i].in), out, sizeof(out));
+		if(n != cases[i].len)
+			fail_msg("'%s': length %d, expected %d", cases[i].in, n,
+					cases[i].len);
+		if(n >= 0 && (memcmp(out, cases[i].out, n) != 0))
+			fail_msg("'%s': '%.*s', expected '%s'", cases[i].in, n, out,
+					cases[i].out);
+	}
+	assert_int_equal(e911_dial_unescape(NULL, 3, out, sizeof(out)), -1);
+	assert_int_equal(e911_dial_unescape("%00", 3, out, sizeof(out)), 1);
+	assert_int_equal(out[0], '\0');
+}
+
 static void test_no_prefixes(void **state)
 {
 	char err[128];
@@ -116,6 +160,8 @@ int main(void)
 			cmocka_unit_test(test_defaults),
 			cmocka_unit_test(test_countries),
 			cmocka_unit_test(test_urns),
+			cmocka_unit_test(test_ruri_urns),
+			cmocka_unit_test(test_dial_unescape),
 			cmocka_unit_test(test_no_prefixes),
 			cmocka_unit_test(test_bad_plans),
 	};

@@ -18,6 +18,7 @@
  */
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,6 +264,56 @@ int e911_urn_classify(const char *s, size_t len)
 	if(urn_matches(s, len, URN_TEST_SOS))
 		return E911_DIAL_TEST;
 	return E911_DIAL_NONE;
+}
+
+int e911_urn_classify_uri(const char *s, size_t len)
+{
+	size_t n;
+
+	if(s == NULL)
+		return E911_DIAL_NONE;
+	for(n = 0; n < len && s[n] != ';' && s[n] != '?'; n++)
+		;
+	return e911_urn_classify(s, n);
+}
+
+static int hexval(char c)
+{
+	if(c >= '0' && c <= '9')
+		return c - '0';
+	if(c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if(c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int e911_dial_unescape(const char *s, size_t len, char *out, size_t outlen)
+{
+	size_t i;
+	size_t n = 0;
+	int hi;
+	int lo;
+
+	if(s == NULL || out == NULL)
+		return -1;
+	for(i = 0; i < len && s[i] != ';'; i++) {
+		if(n >= outlen || n >= (size_t)INT_MAX)
+			return -1;
+		if(s[i] != '%') {
+			out[n++] = s[i];
+			continue;
+		}
+		if(i + 2 >= len)
+			return -1;
+		hi = hexval(s[i + 1]);
+		lo = hexval(s[i + 2]);
+		if(hi < 0 || lo < 0)
+			return -1;
+		out[n++] = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	return (int)n;
 }
 
 /* ---- per-country plans ---- */

@@ -127,4 +127,16 @@ int e911_dial_classify_cc(const e911_dialplan_t *dp, const char *country,
  * E911_DIAL_TEST or E911_DIAL_NONE. */
 int e911_urn_classify(const char *s, size_t len);
 
+/* Classifies a service URN as it arrives in a Request-URI: parameters
+ * (";foo=bar") and headers ("?...") a user agent appended are not part of
+ * the service. Returns as e911_urn_classify(). */
+int e911_urn_classify_uri(const char *s, size_t len);
+
+/* The dialled string of a URI user part (the raw bytes between the scheme
+ * and '@'): user parameters (";phone-context=...") cut off, then %XX escapes
+ * decoded - RFC 3261 19.1.4: "%39%31%31" is the same user as "911". Writes
+ * it to out (outlen bytes, not NUL-terminated) and returns its length, or -1
+ * for a malformed escape or a result longer than outlen. */
+int e911_dial_unescape(const char *s, size_t len, char *out, size_t outlen);
+
 #endif
