@@ -47,6 +47,7 @@
 #include "core/e911_cidr.h"
 #include "e911_lookup.h"
 #include "e911_classify.h"
+#include "e911_explain.h"
 #include "core/e911_pidf.h"
 #include "e911_pv.h"
 #include "e911_register_check.h"
@@ -232,8 +233,9 @@ static int mod_init(void)
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
 		return -1;
 	}
-	if(rpc_register_array(e911_audit_rpc) != 0) {
-		LM_ERR("e911: cannot register the audit RPC commands\n");
+	if(rpc_register_array(e911_audit_rpc) != 0
+			|| rpc_register_array(e911_explain_rpc) != 0) {
+		LM_ERR("e911: cannot register the audit and explain RPC commands\n");
 		return -1;
 	}
 	if(curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
@@ -502,6 +504,11 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 	{ str_init("e911"), str_init("e911_check"),
 		SR_KEMIP_INT, e911_register_check,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("explain"),
+		SR_KEMIP_XVAL, e911_explain_kemi,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_get"),
