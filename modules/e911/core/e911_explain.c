@@ -31,21 +31,22 @@ const char *e911_explain_status_name(int status)
 	return e911_status_name(status);
 }
 
-/* The stale record a failed fetch leaves, or unavailable. */
+/* What a call gets when the service gives no usable answer: the lookup's
+ * own rule (e911_outcome_without_service). */
 static void stale_or_nothing(const e911_explain_in_t *in, e911_explain_loc_t *o)
 {
-	if(in->cache_state == E911_CS_STALE && in->cached) {
-		o->status = E911_LOC_STALE;
-		o->source = in->cache_origin == E911_ORIGIN_SNAPSHOT ? E911_SRC_SNAPSHOT
-															 : E911_SRC_STALE;
+	o->status = e911_outcome_without_service(
+			in->cached ? in->cache_state : E911_CS_MISS, in->cache_origin,
+			&o->source);
+	if(o->status == E911_LOC_STALE || o->status == E911_LOC_FRESH) {
 		o->rec = in->cached;
 		o->age = in->now - in->cache_fetched_at;
-		step(o, "%s record served stale, %lld s old",
+		step(o, "%s record served %s, %lld s old",
 				o->source == E911_SRC_SNAPSHOT ? "snapshot" : "last good",
+				o->status == E911_LOC_STALE ? "stale" : "from the cache",
 				(long long)o->age);
 		return;
 	}
-	o->status = E911_LOC_UNAVAILABLE;
 	step(o, "no record to serve: no location");
 }
 
