@@ -48,6 +48,7 @@
 #include "e911_lookup.h"
 #include "e911_classify.h"
 #include "e911_explain.h"
+#include "e911_metrics.h"
 #include "core/e911_pidf.h"
 #include "e911_pv.h"
 #include "e911_register_check.h"
@@ -242,7 +243,8 @@ static int mod_init(void)
 		LM_ERR("e911: curl_global_init failed\n");
 		return -1;
 	}
-	if(register_module_stats("e911", mod_stats) != 0) {
+	if(register_module_stats("e911", mod_stats) != 0
+			|| e911_metrics_init() < 0) {
 		LM_ERR("e911: cannot register statistics\n");
 		return -1;
 	}
