@@ -142,6 +142,18 @@ class MetricsTest(t.E911TestCase):
         self.assertEqual(self.calls(m1, "unavailable", "none", "fallback")
                          - self.calls(m0, "unavailable", "none", "fallback"), 2)
 
+    def test_dashboard_uses_served_names(self):
+        """docs/grafana-e911.json is built on names /metrics serves."""
+        import json
+        with open(os.path.join(t.SOURCE_DIR, "docs", "grafana-e911.json")) as f:
+            dash = json.load(f)
+        exprs = [tg["expr"] for p in dash["panels"] for tg in p.get("targets", [])]
+        used = set(re.findall(r"kamailio_e911_\w+", " ".join(exprs)))
+        self.assertCallOk(self.env.call("911", caller="frank"))
+        served = {name for name, _ in self.scrape()}
+        self.assertTrue(used)
+        self.assertEqual(used - served, set())
+
     def test_only_metrics_is_served(self):
         with self.assertRaises(urllib.error.HTTPError) as e:
             self.scrape("/e911/loc/x")
