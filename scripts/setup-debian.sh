@@ -38,6 +38,9 @@ PKGS=(
 	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils
 	clang libclang-rt-14-dev llvm valgrind tshark docbook-xsl xsltproc curl
 	procps iproute2 gnuplot-nox openssl
+	# the readiness report's charts, and the browser its test opens it in
+	# (test_readiness: headless, skipped without it)
+	python3-matplotlib chromium
 )
 
 export DEBIAN_FRONTEND=noninteractive
