@@ -17,7 +17,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 
 import copy
+import json
 import os
+import socket
 import re
 import sys
 import time
@@ -198,6 +200,86 @@ class ExplainTest(t.E911TestCase):
         self.assertIn("not an emergency call", out["decision"])
         self.assertNotIn("headers", out)
         self.assertEqual(len(self.audit_lines()), audit)
+
+
+LUA_CFG = os.path.join(t.SOURCE_DIR, "cfg", "kamailio-lua.cfg")
+LUA_SCRIPT = os.path.join(t.SOURCE_DIR, "cfg", "e911.lua")
+# the reference Lua routing, plus: an OPTIONS to "explain" gets the answer of
+# KSR.e911.explain($fU, X-Dialled, $si) in an X-Explain reply header
+LUA_WRAPPER = """
+dofile(%s)
+local reference_route = ksr_request_route
+function ksr_request_route()
+	if KSR.is_OPTIONS() and KSR.pv.gete("$rU") == "explain" then
+		local j = KSR.e911.explain(KSR.pv.gete("$fU"), KSR.pv.gete("$hdr(X-Dialled)"),
+			KSR.pv.gete("$si"))
+		KSR.hdr.append_to_reply("X-Explain: " .. j .. "\\r\\n")
+		KSR.sl.sl_send_reply(200, "Explained")
+		return 1
+	end
+	return reference_route()
+end
+"""
+
+
+class ExplainKemiTest(t.E911TestCase):
+    """KSR.e911.explain gives scripts the RPC's answer, as JSON."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.env = t.E911Env(cls.__name__, cfg=LUA_CFG, timeout_ms=500)
+        lua = os.path.join(cls.env.workdir, "explain.lua")
+        with open(lua, "w") as f:
+            f.write(LUA_WRAPPER % json.dumps(LUA_SCRIPT))
+        cls.env.extra_defines["E911_LUA"] = t.q(lua)
+        cls.env.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.stop()
+
+    def kemi_explain(self, caller, dialled):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((t.HOST, 0))
+        s.settimeout(t.scaled(5))
+        port = s.getsockname()[1]
+        msg = ("OPTIONS sip:explain@{h}:{k} SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP {h}:{p};branch=z9hG4bK-x{p}\r\n"
+               "Max-Forwards: 70\r\n"
+               "From: <sip:{c}@e911.test>;tag=x\r\nTo: <sip:explain@{h}>\r\n"
+               "Call-ID: explain-{p}@{h}\r\nCSeq: 1 OPTIONS\r\n"
+               "X-Dialled: {d}\r\nContent-Length: 0\r\n\r\n").format(
+                   h=t.HOST, k=self.env.kamailio.port, p=port, c=caller, d=dialled)
+        try:
+            s.sendto(msg.encode(), (t.HOST, self.env.kamailio.port))
+            data, _ = s.recvfrom(65535)
+        finally:
+            s.close()
+        m = re.search(rb"\r\nX-Explain: (.*?)\r\n", data)
+        self.assertIsNotNone(m, data[:400])
+        return json.loads(m.group(1).decode())
+
+    def test_same_answer_as_the_rpc(self):
+        self.assertCallOk(self.env.call("911", caller="alice"))
+        for _ in range(5):
+            rpc = explain_fields(self.env.kamailio.kamcmd("e911.explain", "alice", "911").text)
+            kemi = self.kemi_explain("alice", "911")
+            if kemi["rendered_at"] == rpc["rendered_at"]:
+                break
+        self.assertEqual(kemi["class"], "emergency")
+        self.assertEqual(kemi["location"]["source"], "cache")
+        self.assertEqual(kemi["dispatchable"], "yes")
+        self.assertEqual(kemi["source_ip"], "127.0.0.1")
+        self.assertEqual(kemi["pidf"], rpc["pidf"])
+        self.assertEqual(kemi["headers"].replace(kemi["content_id"], "CID"),
+                         rpc["headers"].replace(rpc["content_id"], "CID"))
+
+    def test_bad_input_and_not_emergency(self):
+        self.assertEqual(self.kemi_explain("alice", "1000")["class"], "none")
+        self.assertEqual(self.kemi_explain("nobody", "911")["location"]["status"],
+                         "ask the service")
+        err = self.kemi_explain("..", "911")
+        self.assertEqual(err["code"], 400)
 
 
 if __name__ == "__main__":
