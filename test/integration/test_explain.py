@@ -113,7 +113,7 @@ class ExplainTest(t.E911TestCase):
                       "explain's headers are not a block of the INVITE:\n%r" % hdrs)
         self.assertEqual(before["dispatchable"], "yes")
 
-    def test_test_call_and_fallback_headers(self):
+    def test_test_call_is_classified(self):
         out = explain_fields(self.explain("alice", "933"))
         self.assertEqual(out["class"], "test")
         self.assertIn("urn:service:test.sos", out["service"])
