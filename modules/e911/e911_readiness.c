@@ -153,6 +153,7 @@ static int usrloc_callers(callers_t *cs, const char **err)
 	ucontact_t *uc;
 	caller_t *cl;
 	char host[64];
+	char aorbuf[512];
 	str aor;
 	int klen;
 	char *at;
@@ -207,14 +208,27 @@ static int usrloc_callers(callers_t *cs, const char **err)
 		if(ruid.len <= 0
 				|| ul.get_urecord_by_ruid(d, aorhash, &ruid, &r, &uc) != 0)
 			continue; /* gone meanwhile */
-		aor = r->aor;
 		/* the key is the AoR's user part (use_domain) */
+		aor = r->aor;
 		at = memchr(aor.s, '@', aor.len);
 		klen = at ? (int)(at - aor.s) : aor.len;
 		cl = NULL;
 		if(klen > 0 && klen <= E911_KEY_MAX)
 			cl = caller_find_add(cs, aor.s, klen);
-		ul.unlock_udomain(d, &aor);
+		/* as registrar does: release (DB_ONLY: a record loaded for us),
+		 * then unlock the slot, found from a copy of the AoR */
+		aor.s = aor.len <= (int)sizeof(aorbuf) ? aorbuf : pkg_malloc(aor.len);
+		if(aor.s == NULL) {
+			/* cannot copy: unlock with the record's own AoR and keep it */
+			ul.unlock_udomain(d, &r->aor);
+		} else {
+			memcpy(aor.s, r->aor.s, aor.len);
+			if(ul.db_mode == DB_ONLY)
+				ul.release_urecord(r);
+			ul.unlock_udomain(d, &aor);
+			if(aor.s != aorbuf)
+				pkg_free(aor.s);
+		}
 		if(cl == NULL)
 			continue;
 		uri_host(recv.len > 0 ? &recv : &c, host, sizeof(host));
