@@ -16,7 +16,6 @@
 # Copyright (C) 2026 The kamailio-e911 authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import copy
 import json
 import os
 import socket
@@ -82,8 +81,7 @@ class ExplainTest(t.E911TestCase):
             return []
 
     def add_record(self, key, rec):
-        self.env.records[key] = rec
-        self.env.locsvc.put_records(self.env.records)
+        self.env.add_records({key: rec})
 
     # -- what a call carries ------------------------------------------------
     def test_headers_and_pidf_are_what_the_call_carries(self):
@@ -120,9 +118,7 @@ class ExplainTest(t.E911TestCase):
 
     # -- no side effects ----------------------------------------------------
     def test_no_side_effects_without_fetch(self):
-        rec = copy.deepcopy(self.env.records["alice"])
-        rec["key"] = "quiet"
-        self.add_record("quiet", rec)
+        self.env.add_records(self.env.copies_of("alice", ["quiet"]))
         audit = len(self.audit_lines())
         stats = statistics(self.env)
         out = explain_fields(self.explain("quiet", "911", "127.0.0.1"))
@@ -166,8 +162,7 @@ class ExplainTest(t.E911TestCase):
 
     # -- the module's own checks ---------------------------------------------
     def test_dispatchable_and_networks(self):
-        rec = copy.deepcopy(self.env.records["alice"])
-        rec["key"] = "nofloor"
+        rec = self.env.copies_of("alice", ["nofloor"])["nofloor"]
         rec["civic"].pop("FLR", None)
         rec["site"] = {"multi_floor": True}
         rec["networks"] = ["10.1.0.0/16"]

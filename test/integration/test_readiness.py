@@ -16,7 +16,6 @@
 # Copyright (C) 2026 The kamailio-e911 authors
 # SPDX-License-Identifier: GPL-2.0-or-later
 
-import copy
 import os
 import re
 import shutil
@@ -55,13 +54,10 @@ class ReadinessTest(t.E911TestCase):
                             defines={"E911_BREAKER_FAILURES": "5",
                                      "E911_READINESS_MAX": "20"})
         cls.env.start()
-        recs = cls.env.records
-
         def variant(key, change):
-            r = copy.deepcopy(recs["alice"])
-            r["key"] = key
-            change(r)
-            recs[key] = r
+            r = cls.env.copies_of("alice", [key])
+            change(r[key])
+            cls.env.add_records(r)
 
         variant("r-floor", lambda r: (r["civic"].pop("FLR"), r.update(site={"multi_floor": True})))
         variant("r-unval", lambda r: r.update(validated=False))
@@ -69,7 +65,6 @@ class ReadinessTest(t.E911TestCase):
         variant("r-moved", lambda r: r.update(networks=["10.0.0.0/8"]))
         variant("r-inside", lambda r: r.update(networks=["127.0.0.0/8"]))
         variant("r-err", lambda r: None)
-        cls.env.locsvc.put_records(recs)
         cls.env.locsvc.control(mode="status", status=500, keys=["r-err"])
         for key in EXPECT:
             call = cls.env.call("register", caller=key, scenario="uac_register_policy.xml",
