@@ -145,6 +145,7 @@ def png_charts(ages, sites, max_age_days):
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return None
     out = []
@@ -152,6 +153,7 @@ def png_charts(ages, sites, max_age_days):
     ax.bar([a for a, _ in ages], [n for _, n in ages], color="#4472c4")
     ax.set_title("Age of the location records (updated_at)")
     ax.set_ylabel("callers")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if max_age_days:
         ax.set_xlabel("allowed age: %d days" % max_age_days)
     fig.tight_layout()
@@ -164,6 +166,7 @@ def png_charts(ages, sites, max_age_days):
     ax.barh(names, needs, left=ready, color="#c62828", label="needs action")
     ax.set_title("Coverage per site")
     ax.set_xlabel("callers")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="lower right")
     fig.tight_layout()
     out.append(fig)
