@@ -31,6 +31,8 @@ enable_deb_src() {
 	fi
 }
 
+# xhttp_prom (metrics, -A WITH_PROMETHEUS) is in the kamailio package itself
+# on bookworm (5.6) and trixie (6.0); the check below says so if it is not.
 PKGS=(
 	kamailio kamailio-utils-modules kamailio-extra-modules kamailio-xml-modules
 	kamailio-sqlite-modules
@@ -39,6 +41,9 @@ PKGS=(
 	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils
 	clang llvm valgrind tshark docbook-xsl xsltproc curl
 	procps iproute2 gnuplot-nox openssl debootstrap flex bison
+	# the readiness report's charts, and the browser its test opens it in
+	# (test_readiness: headless, skipped without it)
+	python3-matplotlib chromium
 )
 
 # libclang-rt-<N>-dev for the clang-<N> that this release's `clang` depends on
@@ -59,4 +64,7 @@ enable_deb_src
 apt-get update -qq
 PKGS+=("$(clang_rt_pkg)")
 apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+if ! ls /usr/lib/*/kamailio/modules/xhttp_prom.so >/dev/null 2>&1; then
+	echo "setup-debian: xhttp_prom.so not found: the metrics test (test_metrics) will be skipped" >&2
+fi
 echo "setup-debian: installed ${#PKGS[@]} packages; kamailio: $(kamailio -v 2>/dev/null | head -1)"

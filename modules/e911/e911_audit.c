@@ -50,6 +50,7 @@
 #define RETRY_URI_MAX 256
 
 e911_audit_cfg_t e911_audit_cfg = {"", 0};
+stat_var *e911_stat_audit_write_errors;
 
 typedef struct audit_ring
 {
@@ -219,6 +220,7 @@ static void file_append(const char *line, int len)
 		if(audit_fd < 0) {
 			LM_ERR("e911: cannot open audit_log %s: %s\n", e911_audit_cfg.path,
 					strerror(errno));
+			update_stat(e911_stat_audit_write_errors, 1);
 			return;
 		}
 		audit_gen = gen;
@@ -226,9 +228,11 @@ static void file_append(const char *line, int len)
 	do {
 		n = write(audit_fd, line, len);
 	} while(n < 0 && errno == EINTR);
-	if(n != len)
+	if(n != len) {
 		LM_ERR("e911: cannot write audit_log %s: %s\n", e911_audit_cfg.path,
 				n < 0 ? strerror(errno) : "short write");
+		update_stat(e911_stat_audit_write_errors, 1);
+	}
 }
 
 /* Writes the line of e (once) with the final status code: the call's

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "../../core/parser/msg_parser.h"
+#include "../../core/counters.h"
 #include "../../core/rpc.h"
 #include "../../core/str.h"
 
@@ -24,6 +25,10 @@ typedef struct e911_audit_cfg
 } e911_audit_cfg_t;
 
 extern e911_audit_cfg_t e911_audit_cfg;
+
+/* audit lines that could not be written (open or write failed): the
+ * statistic audit_write_errors (registered by e911_metrics.c) */
+extern stat_var *e911_stat_audit_write_errors;
 
 /* mod_init: the shared ring of recent lines. Returns 0 or -1. */
 int e911_audit_init(void);

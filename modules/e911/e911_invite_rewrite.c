@@ -43,6 +43,7 @@
 #include "e911_classify.h"
 #include "e911_msg_edit.h"
 #include "core/e911_pidf.h"
+#include "core/e911_route_choice.h"
 #include "core/e911_text.h"
 #include "e911_invite_rewrite.h"
 
@@ -189,31 +190,42 @@ static unsigned int routed_msg_id;
 static int routed_msg_pid;
 static char pidf_buf[E911_PIDF_MAX];
 
-/* The target and why: the record's route, else default_route, else the
- * fallback; test calls go to test_route when one is set. */
+/* The target and why (core/e911_route_choice.c): the record's route, else
+ * default_route, else the fallback; test calls go to test_route when one is
+ * set. */
 static const char *route_target_msg(sip_msg_t *msg, e911_loc_t *loc, str *out)
 {
+	int test_call = msg && e911_rewrite_cfg.test_route.len > 0
+					&& e911_classify_request(msg).cls == E911_DIAL_TEST;
+
+	return e911_route_target_for(loc ? loc->rec : NULL, test_call, out);
+}
+
+const char *e911_route_target_for(
+		const e911_record_t *rec, int test_call, str *out)
+{
+	e911_route_kind_t k = e911_route_choose(rec, test_call,
+			e911_rewrite_cfg.test_route.len > 0,
+			e911_rewrite_cfg.default_route.len > 0);
 	const char *r;
 
-	if(loc && loc->rec) {
-		if(msg && e911_rewrite_cfg.test_route.len > 0
-				&& e911_classify_request(msg).cls == E911_DIAL_TEST) {
+	switch(k) {
+		case E911_RT_TEST:
 			*out = e911_rewrite_cfg.test_route;
-			return "test";
-		}
-		r = e911_rec_get(loc->rec, E911_F_ROUTE);
-		if(r) {
+			break;
+		case E911_RT_RECORD:
+			r = e911_rec_get(rec, E911_F_ROUTE);
 			out->s = (char *)r;
 			out->len = strlen(r);
-			return "record";
-		}
-		if(e911_rewrite_cfg.default_route.len > 0) {
+			break;
+		case E911_RT_DEFAULT:
 			*out = e911_rewrite_cfg.default_route;
-			return "default";
-		}
+			break;
+		default:
+			*out = e911_rewrite_cfg.fallback_route;
+			break;
 	}
-	*out = e911_rewrite_cfg.fallback_route;
-	return "fallback";
+	return e911_route_kind_name(k);
 }
 
 void e911_route_target(e911_loc_t *loc, str *out)
@@ -422,7 +434,7 @@ static int untrusted_remove(sip_msg_t *msg)
 
 static int route_fallback(sip_msg_t *msg)
 {
-	static const char prio[] = "Priority: emergency\r\n";
+	static const char prio[] = E911_FALLBACK_HEADERS;
 
 	if(set_ruri(msg, &e911_rewrite_cfg.fallback_route) < 0)
 		return E911_ROUTE_FAILED;
@@ -444,21 +456,14 @@ static inline void buf_str(e911_buf_t *h, const str *s)
 	e911_buf_add(h, s->s, (size_t)s->len);
 }
 
-/* Puts the record's provider endpoint id where endpoint_id_to says: the
- * From user ("from"), the PAI ("pai": handled with the PAI), or a named
- * header. Returns 0 or -1. */
-static int place_endpoint_id(sip_msg_t *msg, const char *id, e911_buf_t *h)
+/* Puts the record's provider endpoint id in the From user when
+ * endpoint_id_to is "from" (the "pai" and "header:" cases are headers:
+ * e911_rewrite_headers). Returns 0 or -1. */
+static int place_endpoint_id(sip_msg_t *msg, const char *id)
 {
 	struct to_body *from;
 	int n = strlen(id);
 
-	if(e911_rewrite_cfg.endpoint_to == E911_EPID_HEADER) {
-		buf_str(h, &e911_rewrite_cfg.endpoint_header);
-		E911_BUF_LIT(h, ": ");
-		e911_buf_add(h, id, n);
-		E911_BUF_LIT(h, "\r\n");
-		return 0;
-	}
 	if(e911_rewrite_cfg.endpoint_to != E911_EPID_FROM)
 		return 0;
 	if(parse_from_header(msg) < 0 || parse_from_uri(msg) == NULL)
@@ -561,6 +566,113 @@ static void remember_caller(sip_msg_t *msg, const char *cb)
 	}
 }
 
+/* The Content-ID <rnd>@domain into cid (size bytes, NUL-terminated).
+ * Returns its length or -1. */
+static int content_id(const char *rnd, char *cid, size_t size)
+{
+	int n = RAND_HEX + 1 + e911_rewrite_cfg.domain.len;
+
+	if(n >= (int)size)
+		return -1;
+	memcpy(cid, rnd, RAND_HEX);
+	cid[RAND_HEX] = '@';
+	memcpy(cid + RAND_HEX + 1, e911_rewrite_cfg.domain.s,
+			e911_rewrite_cfg.domain.len);
+	cid[n] = '\0';
+	return n;
+}
+
+int e911_rewrite_new_content_id(char *cid, size_t size)
+{
+	char rnd[RAND_HEX + 1];
+
+	random_hex(rnd, RAND_HEX / 2);
+	return content_id(rnd, cid, size);
+}
+
+void e911_rewrite_headers(const e911_record_t *rec, const char *cid, int cidlen,
+		int by_value, const char *ref, e911_buf_t *h)
+{
+	const char *cb = e911_rec_get(rec, E911_F_CALLBACK);
+	const char *epid = e911_rec_get(rec, E911_F_ENDPOINT_ID);
+
+	/* Geolocation-Routing first: it marks our rewrite (see
+	 * lumps_have_location); plain appends, this runs for every emergency
+	 * call */
+	if(e911_rewrite_cfg.geolocation_routing)
+		E911_BUF_LIT(h, "Geolocation-Routing: yes\r\n");
+	else
+		E911_BUF_LIT(h, "Geolocation-Routing: no\r\n");
+	if(by_value || ref) {
+		E911_BUF_LIT(h, "Geolocation: ");
+		if(by_value) {
+			E911_BUF_LIT(h, "<cid:");
+			e911_buf_add(h, cid, cidlen);
+			E911_BUF_LIT(h, ">");
+		}
+		if(ref) {
+			if(by_value)
+				E911_BUF_LIT(h, ", ");
+			E911_BUF_LIT(h, "<");
+			e911_buf_add(h, ref, strlen(ref));
+			E911_BUF_LIT(h, ">");
+		}
+		E911_BUF_LIT(h, "\r\n");
+	}
+	if(ref)
+		E911_BUF_LIT(h, "Supported: geolocation-http\r\n");
+	if(e911_rewrite_cfg.ng911) {
+		E911_BUF_LIT(h, "Call-Info: <cid:p");
+		e911_buf_add(h, cid, cidlen);
+		E911_BUF_LIT(h, ">;purpose=EmergencyCallData.ProviderInfo,<cid:s");
+		e911_buf_add(h, cid, cidlen);
+		E911_BUF_LIT(h, ">;purpose=EmergencyCallData.ServiceInfo\r\n");
+	}
+	if(epid && e911_rewrite_cfg.endpoint_to == E911_EPID_PAI) {
+		E911_BUF_LIT(h, "P-Asserted-Identity: <sip:");
+		e911_buf_add(h, epid, strlen(epid));
+		E911_BUF_LIT(h, "@");
+		buf_str(h, &e911_rewrite_cfg.domain);
+		E911_BUF_LIT(h, ">\r\n");
+	} else if(cb) {
+		if(e911_rewrite_cfg.callback_tel) {
+			E911_BUF_LIT(h, "P-Asserted-Identity: <tel:");
+			e911_buf_add(h, cb, strlen(cb));
+			E911_BUF_LIT(h, ">\r\n");
+		} else {
+			E911_BUF_LIT(h, "P-Asserted-Identity: <sip:");
+			e911_buf_add(h, cb, strlen(cb));
+			E911_BUF_LIT(h, "@");
+			buf_str(h, &e911_rewrite_cfg.domain);
+			E911_BUF_LIT(h, ";user=phone>\r\n");
+		}
+	}
+	E911_BUF_LIT(h, "Priority: emergency\r\n");
+	if(epid && e911_rewrite_cfg.endpoint_to == E911_EPID_HEADER) {
+		buf_str(h, &e911_rewrite_cfg.endpoint_header);
+		E911_BUF_LIT(h, ": ");
+		e911_buf_add(h, epid, strlen(epid));
+		E911_BUF_LIT(h, "\r\n");
+	}
+}
+
+int e911_rewrite_pidf(
+		const e911_record_t *rec, time_t now, char *buf, size_t size)
+{
+	e911_pidf_opts_t opts = e911_pidf_options(e911_rewrite_cfg.domain.s, now);
+
+	return e911_pidf_render(rec, &opts, buf, size);
+}
+
+void e911_rewrite_conveyance(sip_msg_t *msg, int *by_value, int *by_ref)
+{
+	int use_device = msg != NULL && e911_device_location(msg, NULL) > 0
+					 && e911_device_location_cfg.prefer_device;
+
+	*by_value = !use_device && (e911_reference_cfg.mode & E911_MODE_VALUE);
+	*by_ref = !use_device && (e911_reference_cfg.mode & E911_MODE_REFERENCE);
+}
+
 /* The rewrite with a location. *changed is set once the message may have
  * been modified: a failure before that leaves it as it was. */
 static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
@@ -568,7 +680,6 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 {
 	rewrite_memo_t memo;
 	const char *reason;
-	e911_pidf_opts_t opts;
 	e911_mime_edit_t ed;
 	char err[128];
 	char cid[256];
@@ -584,7 +695,6 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	int tries;
 	int by_value;
 	int by_ref;
-	int use_device;
 	const char *cb;
 	const char *epid;
 	str body;
@@ -593,10 +703,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	int body_off;
 
 	memset(&ed, 0, sizeof(ed));
-	use_device = e911_device_location(msg, NULL) > 0
-				 && e911_device_location_cfg.prefer_device;
-	by_value = !use_device && (e911_reference_cfg.mode & E911_MODE_VALUE);
-	by_ref = !use_device && (e911_reference_cfg.mode & E911_MODE_REFERENCE);
+	e911_rewrite_conveyance(msg, &by_value, &by_ref);
 	if(by_ref
 			&& e911_reference_issue(loc->key, loc->rec, ref, sizeof(ref)) < 0) {
 		LM_WARN("e911: no location reference for key '%s': sending the "
@@ -615,21 +722,15 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	}
 	memo.key.s = loc->key;
 	memo.key.len = strlen(loc->key);
-	/* the Content-ID: <random>@domain */
-	if(RAND_HEX + 1 + e911_rewrite_cfg.domain.len >= (int)sizeof(cid))
+	cidlen = content_id(memo.cid_rand, cid, sizeof(cid));
+	if(cidlen < 0)
 		return E911_ROUTE_FAILED;
-	memcpy(cid, memo.cid_rand, RAND_HEX);
-	cid[RAND_HEX] = '@';
-	memcpy(cid + RAND_HEX + 1, e911_rewrite_cfg.domain.s,
-			e911_rewrite_cfg.domain.len);
-	cidlen = RAND_HEX + 1 + e911_rewrite_cfg.domain.len;
-	cid[cidlen] = '\0';
 
 	msg_body(msg, &body);
 	nparts = 0;
 	if(by_value) {
-		opts = e911_pidf_options(e911_rewrite_cfg.domain.s, (time_t)memo.now);
-		plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
+		plen = e911_rewrite_pidf(
+				loc->rec, (time_t)memo.now, pidf_buf, sizeof(pidf_buf));
 		if(plen < 0) {
 			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
 			return E911_ROUTE_FAILED;
@@ -671,63 +772,14 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 		random_hex(memo.token, RAND_HEX / 2);
 	}
 
-	/* headers: ours go after all existing ones, Geolocation-Routing first
-	 * (it marks our rewrite, see lumps_have_location); built with plain
-	 * appends, this runs for every emergency call */
+	/* headers: ours go after all existing ones (e911_rewrite_headers) */
 	e911_buf_init(&h, hdrs, sizeof(hdrs));
-	if(e911_rewrite_cfg.geolocation_routing)
-		E911_BUF_LIT(&h, "Geolocation-Routing: yes\r\n");
-	else
-		E911_BUF_LIT(&h, "Geolocation-Routing: no\r\n");
-	if(by_value || by_ref) {
-		E911_BUF_LIT(&h, "Geolocation: ");
-		if(by_value) {
-			E911_BUF_LIT(&h, "<cid:");
-			e911_buf_add(&h, cid, cidlen);
-			E911_BUF_LIT(&h, ">");
-		}
-		if(by_ref) {
-			if(by_value)
-				E911_BUF_LIT(&h, ", ");
-			E911_BUF_LIT(&h, "<");
-			e911_buf_add(&h, ref, strlen(ref));
-			E911_BUF_LIT(&h, ">");
-		}
-		E911_BUF_LIT(&h, "\r\n");
-	}
-	if(by_ref)
-		E911_BUF_LIT(&h, "Supported: geolocation-http\r\n");
-	if(e911_rewrite_cfg.ng911) {
-		E911_BUF_LIT(&h, "Call-Info: <cid:p");
-		e911_buf_add(&h, cid, cidlen);
-		E911_BUF_LIT(&h, ">;purpose=EmergencyCallData.ProviderInfo,<cid:s");
-		e911_buf_add(&h, cid, cidlen);
-		E911_BUF_LIT(&h, ">;purpose=EmergencyCallData.ServiceInfo\r\n");
-	}
+	e911_rewrite_headers(
+			loc->rec, cid, cidlen, by_value, by_ref ? ref : NULL, &h);
 	cb = e911_rec_get(loc->rec, E911_F_CALLBACK);
 	epid = e911_rec_get(loc->rec, E911_F_ENDPOINT_ID);
-	if(epid && e911_rewrite_cfg.endpoint_to == E911_EPID_PAI) {
-		E911_BUF_LIT(&h, "P-Asserted-Identity: <sip:");
-		e911_buf_add(&h, epid, strlen(epid));
-		E911_BUF_LIT(&h, "@");
-		buf_str(&h, &e911_rewrite_cfg.domain);
-		E911_BUF_LIT(&h, ">\r\n");
-	} else if(cb) {
-		if(e911_rewrite_cfg.callback_tel) {
-			E911_BUF_LIT(&h, "P-Asserted-Identity: <tel:");
-			e911_buf_add(&h, cb, strlen(cb));
-			E911_BUF_LIT(&h, ">\r\n");
-		} else {
-			E911_BUF_LIT(&h, "P-Asserted-Identity: <sip:");
-			e911_buf_add(&h, cb, strlen(cb));
-			E911_BUF_LIT(&h, "@");
-			buf_str(&h, &e911_rewrite_cfg.domain);
-			E911_BUF_LIT(&h, ";user=phone>\r\n");
-		}
-	}
-	E911_BUF_LIT(&h, "Priority: emergency\r\n");
 	*changed = 1;
-	if(epid && place_endpoint_id(msg, epid, &h) < 0)
+	if(epid && place_endpoint_id(msg, epid) < 0)
 		LM_WARN("e911: cannot place the endpoint id for key '%s'\n", loc->key);
 	if(ed.ctype[0]) {
 		E911_BUF_LIT(&h, "Content-Type: ");

@@ -12,13 +12,19 @@
 #include "../../core/parser/msg_parser.h"
 #include "../../core/str.h"
 
+#include <time.h>
+
 #include "core/e911_additional_data.h"
+#include "core/e911_text.h"
 #include "e911_lookup.h"
 
 /* e911_route() return codes */
 #define E911_ROUTED_LOCATION 1
 #define E911_ROUTED_FALLBACK 2
 #define E911_ROUTE_FAILED -1
+
+/* the headers a call routed to fallback_route without location gets */
+#define E911_FALLBACK_HEADERS "Priority: emergency\r\n"
 
 /* endpoint_id_to */
 #define E911_EPID_NONE 0
@@ -69,6 +75,39 @@ int e911_rewrite_init(void);
 /* Request-URI the call takes for the lookup outcome loc (NULL: no lookup):
  * the record's route, else default_route, else fallback_route. */
 void e911_route_target(e911_loc_t *loc, str *out);
+
+/* The Request-URI for record rec (NULL: none) - test_call: a test call -
+ * into *out; returns the reason ("record", "default", "fallback", "test"),
+ * core/e911_route_choice.c. */
+const char *e911_route_target_for(
+		const e911_record_t *rec, int test_call, str *out);
+
+/* What a call and e911.explain share, so that what explain shows is what
+ * a call carries: */
+
+/* How the location goes: by value (PIDF-LO in the body) and/or by
+ * reference, per location_mode; neither when msg (NULL: no request, as
+ * for explain) carries the device's own Geolocation and
+ * location_preference is "device". */
+void e911_rewrite_conveyance(sip_msg_t *msg, int *by_value, int *by_ref);
+
+/* A new Content-ID for the location part, as a call draws one: 96 random
+ * bits @ domain. Returns its length or -1. */
+int e911_rewrite_new_content_id(char *cid, size_t size);
+
+/* Appends to h the headers a located call gets after all of its own, in
+ * order: Geolocation-Routing, Geolocation (<cid:cid> when by_value, <ref>
+ * when ref is not NULL), Supported, Call-Info (ng911), P-Asserted-Identity
+ * (callback or endpoint id), Priority, and the endpoint-id header. The
+ * multipart Content-Type, which depends on the caller's body, is not
+ * among them. h->failed tells whether they fit. */
+void e911_rewrite_headers(const e911_record_t *rec, const char *cid, int cidlen,
+		int by_value, const char *ref, e911_buf_t *h);
+
+/* Renders the PIDF-LO a call rendered at now carries (entity host domain).
+ * Returns its length or -1 (e911_pidf_render). */
+int e911_rewrite_pidf(
+		const e911_record_t *rec, time_t now, char *buf, size_t size);
 
 /* Rewrites msg for the outcome of its lookup. With a location: Request-URI,
  * multipart body with the PIDF-LO, Geolocation, Geolocation-Routing, PAI

@@ -231,6 +231,7 @@ static void loc_reset(sip_msg_t *msg, str *key)
 	cur.status = E911_LOC_UNAVAILABLE;
 	cur.source = E911_SRC_NONE;
 	cur.fetched_at = 0;
+	cur.lookup_ms = 0;
 	cur.rec = NULL;
 	cur.route_reason = NULL;
 	cur.route_uri[0] = '\0';
@@ -490,6 +491,7 @@ int e911_lookup_apply(str *key, e911_fetch_res_t *fres)
 	int64_t now = (int64_t)time(NULL);
 	int64_t until;
 
+	cur.lookup_ms = fres->elapsed_ms;
 	switch(fres->status) {
 		case E911_FETCH_OK:
 			until = fresh_until(fres->rec, now);

@@ -40,6 +40,7 @@ typedef struct e911_loc
 	int status;	 /* E911_LOC_* */
 	e911_source_t source;
 	int64_t fetched_at;
+	long lookup_ms; /* the service's answer took this long (0: not asked) */
 	char key[E911_KEY_MAX + 1];
 	e911_record_t *rec; /* points into buf, or NULL */
 	/* set by e911_route(): where the call went and why */

@@ -47,6 +47,9 @@
 #include "core/e911_cidr.h"
 #include "e911_lookup.h"
 #include "e911_classify.h"
+#include "e911_explain.h"
+#include "e911_metrics.h"
+#include "e911_readiness.h"
 #include "core/e911_pidf.h"
 #include "e911_pv.h"
 #include "e911_register_check.h"
@@ -173,6 +176,9 @@ static param_export_t params[] = {
 	{"notify_timeout_ms", PARAM_INT, &e911_notify_cfg.timeout_ms},
 	{"audit_log", PARAM_STRING, &e911_audit_cfg.path},
 	{"audit_include_location", PARAM_INT, &e911_audit_cfg.include_location},
+	{"readiness_rate", PARAM_INT, &e911_readiness_cfg.rate},
+	{"readiness_max", PARAM_INT, &e911_readiness_cfg.max},
+	{"readiness_max_age_days", PARAM_INT, &e911_readiness_cfg.max_age_days},
 	{0, 0, 0}
 };
 
@@ -231,7 +237,7 @@ static int mod_init(void)
 	const char *domain;
 
 	if(e911_lookup_init() < 0 || e911_rewrite_init() < 0
-			|| e911_classify_init() < 0)
+			|| e911_classify_init() < 0 || e911_readiness_init() < 0)
 		return -1;
 	domain = e911_rewrite_cfg.domain.s;
 	if(e911_async_init() < 0 || e911_probe_init() < 0) {
@@ -246,15 +252,19 @@ static int mod_init(void)
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
 		return -1;
 	}
-	if(rpc_register_array(e911_audit_rpc) != 0) {
-		LM_ERR("e911: cannot register the audit RPC commands\n");
+	if(rpc_register_array(e911_audit_rpc) != 0
+			|| rpc_register_array(e911_explain_rpc) != 0
+			|| rpc_register_array(e911_readiness_rpc) != 0) {
+		LM_ERR("e911: cannot register the audit, explain and readiness RPC "
+			   "commands\n");
 		return -1;
 	}
 	if(curl_global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
 		LM_ERR("e911: curl_global_init failed\n");
 		return -1;
 	}
-	if(register_module_stats("e911", mod_stats) != 0) {
+	if(register_module_stats("e911", mod_stats) != 0
+			|| e911_metrics_init() < 0) {
 		LM_ERR("e911: cannot register statistics\n");
 		return -1;
 	}
@@ -516,6 +526,11 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 	{ str_init("e911"), str_init("e911_check"),
 		SR_KEMIP_INT, e911_register_check,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ str_init("e911"), str_init("explain"),
+		SR_KEMIP_XVAL, e911_explain_kemi,
+		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_STR,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_get"),

@@ -139,6 +139,11 @@ int e911_notify_init(const char *domain)
 	return 0;
 }
 
+int e911_notify_queue_depth(void)
+{
+	return nq ? __atomic_load_n(&nq->count, __ATOMIC_RELAXED) : 0;
+}
+
 /* Appends n to the queue unless it is full. Returns 0 or -1. */
 static int queue_push(note_t *n, int count_it)
 {

@@ -38,4 +38,8 @@ int e911_notify_child_init(int rank);
  * full or no memory: counted and logged, the call is not affected). */
 int e911_notify_call(sip_msg_t *msg);
 
+/* Notifications waiting on the queue (to send or to retry) now, read
+ * without the lock; 0 without notifications. */
+int e911_notify_queue_depth(void);
+
 #endif

@@ -42,6 +42,8 @@ enum
 	PVN_ENDPOINT_ID,
 	PVN_MOVED,
 	PVN_CHECK,
+	PVN_ROUTE_REASON,
+	PVN_LOOKUP_SECONDS,
 	PVN_CIVIC = 1000 /* + civic field */
 };
 
@@ -57,7 +59,8 @@ static const struct
 		{"class", PVN_CLASS}, {"service", PVN_SERVICE},
 		{"device_location", PVN_DEVICE_LOCATION},
 		{"endpoint_id", PVN_ENDPOINT_ID}, {"moved", PVN_MOVED},
-		{"check", PVN_CHECK}, {NULL, 0}};
+		{"check", PVN_CHECK}, {"route_reason", PVN_ROUTE_REASON},
+		{"lookup_seconds", PVN_LOOKUP_SECONDS}, {NULL, 0}};
 
 int e911_pv_parse_name(pv_spec_p sp, str *in)
 {
@@ -147,6 +150,12 @@ int e911_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 			return pv_get_cstr(msg, param, res, e911_source_name(loc->source));
 		case PVN_KEY:
 			return pv_get_cstr(msg, param, res, loc->key);
+		case PVN_ROUTE_REASON:
+			return pv_get_cstr(msg, param, res, loc->route_reason);
+		case PVN_LOOKUP_SECONDS:
+			snprintf(buf, sizeof(buf), "%ld.%03ld", loc->lookup_ms / 1000,
+					loc->lookup_ms % 1000);
+			return pv_get_cstr(msg, param, res, buf);
 		case PVN_AGE:
 			if(loc->rec == NULL)
 				return pv_get_null(msg, param, res);

@@ -89,6 +89,17 @@ def sipp_sent_invite(path):
     return None
 
 
+def kamailio_lines(path, call_id):
+    """The script's e911 lines of this call, by its Call-ID (never by caller:
+    the same caller's earlier emergency call is another call)."""
+    tag = "(Call-ID %s)" % call_id
+    out = []
+    for line in open(path, errors="replace"):
+        if "e911:" in line and "<script>" in line and tag in line:
+            out.append(line.split("<script>: ", 1)[-1].replace(" " + tag, "").strip())
+    return out
+
+
 def find_invites(call_id, psaps):
     hits = []
     for name, d in psaps:
@@ -203,11 +214,9 @@ def report(args):
     summary = {"title": args.short or args.title, "delivered": "-", "location": "-",
                "pidf": "-", "ok": False}
     if args.kamailio_log and os.path.exists(args.kamailio_log):
-        said = [l for l in open(args.kamailio_log, errors="replace")
-                if "e911:" in l and "<script>" in l and (
-                    args.call_id in l or (args.caller and "call from '%s'" % args.caller in l))]
-        if said:
-            print("  %-24s %s" % ("Kamailio log", dim(said[-1].split("<script>: ", 1)[-1].strip())))
+        said = kamailio_lines(args.kamailio_log, args.call_id)
+        print("  %-24s %s" % ("Kamailio log", dim(said[-1]) if said
+                              else yellow("no e911 line for this call")))
     if not hits:
         print("  " + red("No PSAP received this call."))
         return summary
@@ -280,7 +289,6 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--title", default="call")
     ap.add_argument("--short", help="short title for the summary table")
-    ap.add_argument("--caller", help="caller key, to find Kamailio's log line")
     ap.add_argument("--call-id")
     ap.add_argument("--sipp-log")
     ap.add_argument("--psap", action="append", default=[], help="NAME=DUMPDIR")

@@ -8,8 +8,9 @@
 #     emergency call center (fallback route), plus an ordinary desk phone,
 #   - Kamailio with cfg/kamailio.cfg and e911.so (built first if missing),
 # then places with SIPp: a 911 call from alice, a 933 test call from bob, an
-# ordinary call (to extension 1000) and a 911 call from an unknown caller, and
-# prints what each PSAP received.
+# ordinary call (to extension 1000) and a 911 call from an unknown caller,
+# prints what each PSAP received and Kamailio's log line of each call, and
+# ends with e911.explain alice 911: what the next call would get.
 #
 #   test/demo/run-demo.sh [--keep]      (--keep: keep the work directory)
 # Environment: E911_BUILD_DIR (default <src>/build), KAMAILIO_BIN, KAMAILIO_MODULES_DIR,
@@ -195,7 +196,7 @@ call() {
 	fi
 	sleep 0.2
 	"$PY" "$SRC/test/demo/report.py" --title "Call $CALLNO: $title" --call-id "$cid" \
-		--short "$dialled from $caller" --caller "$caller" \
+		--short "$dialled from $caller" \
 		--sipp-log "$log-msg.log" --kamailio-log "$WORK/kamailio.log" \
 		--xsd "$SRC/test/xsd/all.xsd" --expect "$expect" --summary-file "$WORK/summary.jsonl" \
 		--psap "${PSAP_NAME[psap]}=$WORK/psap-psap" \
@@ -210,6 +211,15 @@ call "alice dials 1000 - an ordinary call" normal 1000 alice "127.0.0.1:$DESK_PO
 call "an unknown caller (zed) dials 911" fallback 911 zed
 
 cd "$SRC" && "$PY" "$SRC/test/demo/report.py" --summary "$WORK/summary.jsonl" || FAILED=1
+
+# what a call from alice dialling 911 would get now, without placing one
+echo
+say "kamcmd e911.explain alice 911   (no call placed: what the next 911 call from alice gets)"
+if ! "$KAMCMD_BIN" -s "$CTL" e911.explain alice 911 >"$WORK/explain.txt" 2>&1; then
+	printf '%s\n' "    ${R}e911.explain failed:${N} $(cat "$WORK/explain.txt")"
+	FAILED=1
+fi
+sed -e 's/\r$//' -e 's/^/    /' "$WORK/explain.txt"
 echo
 if ((FAILED)); then
 	printf '%s\n' "${R}Some calls were not handled as expected.${N} Logs: $WORK"

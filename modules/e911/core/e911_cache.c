@@ -381,6 +381,40 @@ e911_cstate_t e911_cache_lookup(e911_cache_t *c, const char *key, size_t klen,
 	return state;
 }
 
+e911_cstate_t e911_cache_peek(e911_cache_t *c, const char *key, size_t klen,
+		int64_t now, e911_cache_res_t *res, void *buf, size_t bufsize)
+{
+	uint64_t h;
+	uint32_t b, hash;
+	unsigned l;
+	e911_centry_t *e;
+	const e911_record_t *rec;
+	e911_cstate_t state = E911_CS_MISS;
+
+	if(res != NULL)
+		memset(res, 0, sizeof(*res));
+	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
+		return E911_CS_MISS;
+	h = e911_hash(key, klen);
+	b = (uint32_t)h & (c->nbuckets - 1);
+	hash = (uint32_t)(h >> 32);
+	l = e911_lock_of(c, b);
+	e911_lock(c->locks, l);
+	e = *e911_find_locked(c, b, hash, key, klen);
+	if(e != NULL && !e911_centry_expired(e, now)) {
+		rec = e911_centry_rec(e);
+		if(rec == NULL || (buf != NULL && rec->size <= bufsize)) {
+			state = e911_centry_state(e, now);
+			if(rec != NULL)
+				memcpy(buf, rec, rec->size);
+			if(res != NULL)
+				e911_fill_res_locked(e, state, rec != NULL ? buf : NULL, res);
+		}
+	}
+	e911_unlock(c->locks, l);
+	return state;
+}
+
 /* Whether e is the entry evictions must spare. */
 static int e911_is_spared(const e911_centry_t *e, const e911_spare_t *sp)
 {

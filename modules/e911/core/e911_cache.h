@@ -94,6 +94,13 @@ void e911_cache_destroy(e911_cache_t *c);
 e911_cstate_t e911_cache_lookup(e911_cache_t *c, const char *key, size_t klen,
 		int64_t now, e911_cache_res_t *res, void *buf, size_t bufsize);
 
+/* Like e911_cache_lookup() without touching anything: hits and last_used
+ * stay as they were and an expired entry is reported as a miss but left
+ * for the sweep (e911.explain, readiness: looking must not change what
+ * calls and evictions see). */
+e911_cstate_t e911_cache_peek(e911_cache_t *c, const char *key, size_t klen,
+		int64_t now, e911_cache_res_t *res, void *buf, size_t bufsize);
+
 /* Inserts or replaces the positive entry for key with a copy of rec.
  * The entry is fresh until fresh_until and may be served stale until
  * stale_until. A replaced entry keeps its hits and last_used.
