@@ -253,7 +253,7 @@ int e911_explain(str *key, str *dialled, str *source_ip, int fetch,
 		in.fetched_rec = fres.rec;
 		in.fetch_error = fres.err;
 	}
-	in.service_available = e911_service_available(in.now);
+	in.service_available = e911_service_available();
 	e911_explain_location(&in, &loc);
 
 	if(loc.status == E911_LOC_NONE) {
