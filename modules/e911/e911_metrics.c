@@ -29,10 +29,7 @@ static counter_val_t breaker_open(int which)
 		return 0;
 	if(which == 1 && e911_lookup_cfg.fetch_backup.url_tmpl == NULL)
 		return 0;
-	return e911_breaker_is_open(
-				   &e911_shared->breaker[which], (int64_t)time(NULL))
-				   ? 1
-				   : 0;
+	return e911_breaker_is_open(e911_shared->breaker[which]) ? 1 : 0;
 }
 
 static counter_val_t stat_breaker_open_primary(void)
