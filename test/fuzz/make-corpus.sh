@@ -14,6 +14,7 @@
 #   fuzz_mime    test/data/mime/*: a length byte, ctype, body
 #   fuzz_geoloc  every "in:" value of test/data/geoloc/cases.txt, and the
 #                URIs of test/data/geoloc/policy.txt as Geolocation values
+#   fuzz_replication  test/data/replication/{valid,invalid}/*/body
 #
 # plus, for every target, the inputs kept in test/fuzz/regress/<target>/:
 # findings of past fuzzing runs (add a minimised crash input there when
@@ -256,6 +257,13 @@ for i, line in enumerate(read(os.path.join(data, 'geoloc', 'policy.txt')).decode
     f = line.split(' | ')
     if len(f) == 3 and f[0] in ('allow', 'deny'):
         seed('fuzz_geoloc', 'policy_%d' % i, ('<%s>' % f[2]).encode())
+
+# ---- fuzz_replication: DMQ bodies ---------------------------------------------
+reset('fuzz_replication')
+for sub in ('valid', 'invalid'):
+    d = os.path.join(data, 'replication', sub)
+    for c in sorted(os.listdir(d)):
+        seed('fuzz_replication', sub + '_' + c, read(os.path.join(d, c, 'body')))
 
 # ---- regressions -----------------------------------------------------------------
 for t in sorted(counts):
