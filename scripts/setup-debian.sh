@@ -28,6 +28,9 @@ enable_deb_src() {
 	fi
 }
 
+# dmq.so (replication between nodes, cfg -A WITH_DMQ) ships in the kamailio
+# package itself on bookworm (5.6) and trixie (6.0: dmq is in Kamailio's
+# "extra" module list, which the base package carries); checked below.
 PKGS=(
 	kamailio kamailio-utils-modules kamailio-extra-modules kamailio-xml-modules
 	kamailio-sqlite-modules
@@ -42,4 +45,10 @@ export DEBIAN_FRONTEND=noninteractive
 enable_deb_src
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+for m in dmq sl tm xhttp app_lua; do
+	if ! ls /usr/lib/*/kamailio/modules/$m.so >/dev/null 2>&1; then
+		echo "setup-debian: the Kamailio module $m.so is missing" >&2
+		exit 1
+	fi
+done
 echo "setup-debian: installed ${#PKGS[@]} packages; kamailio: $(kamailio -v 2>/dev/null | head -1)"

@@ -25,6 +25,8 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e911test as t  # noqa: E402
 
+LUA_CFG = os.path.join(t.SOURCE_DIR, "cfg", "kamailio-lua.cfg")
+LUA_SCRIPT = os.path.join(t.SOURCE_DIR, "cfg", "e911.lua")
 TOKEN_RE = re.compile(r"/e911/loc/([0-9a-f]{32})")
 
 
@@ -71,6 +73,7 @@ class ClusterCase(t.E911TestCase):
     """A cluster of NODES nodes; node 0 is the E911Env's own Kamailio."""
 
     NODES = 2
+    CFG = t.E911_CFG
 
     @classmethod
     def setUpClass(cls):
@@ -78,7 +81,9 @@ class ClusterCase(t.E911TestCase):
         http = [t.free_port(udp=False, tcp=True) for _ in range(cls.NODES)]
         cls.nodes = [Node("node%d" % i, dmq[i], dmq[1] if i == 0 else dmq[0], http[i])
                      for i in range(cls.NODES)]
-        cls.env = t.E911Env(cls.__name__, defines=cls.nodes[0].defines())
+        cls.lua = {"E911_LUA": t.q(LUA_SCRIPT)} if cls.CFG == LUA_CFG else {}
+        cls.env = t.E911Env(cls.__name__, cfg=cls.CFG,
+                            defines=dict(cls.nodes[0].defines(), **cls.lua))
         cls.env.start()
         cls.nodes[0].kam = cls.env.kamailio
         cls.common = {
@@ -88,6 +93,7 @@ class ClusterCase(t.E911TestCase):
             "E911_TIMEOUT_MS": str(int(cls.env.timeout_ms)),
             "E911_CACHE_TTL": str(int(cls.env.cache_ttl)),
         }
+        cls.common.update(cls.lua)
         try:
             for n in cls.nodes[1:]:
                 cls.start_node(n)
@@ -237,6 +243,12 @@ class TestTwoNodes(ClusterCase):
         self.wait_for("node0 ignoring the older record",
                       lambda: a.stats().get("dmq_ignored", 0) > before)
         self.assertIn("Newer", a.cached("frank"))
+
+
+class TestTwoNodesLua(TestTwoNodes):
+    """The same from cfg/kamailio-lua.cfg + cfg/e911.lua."""
+
+    CFG = LUA_CFG
 
 
 class TestJoinSync(ClusterCase):
