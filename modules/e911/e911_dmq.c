@@ -64,6 +64,12 @@
 #define SYNC_WINDOW 8
 /* lock groups of the cache walked per slice of a sync */
 #define SYNC_SLICE 64
+/* a callback number is replicated at most once per CB_RESEND seconds per
+ * process (the peers' copy then expires at most that much earlier) */
+#define CB_RESEND 60
+#define CB_MEMO 1024
+/* how long the sender lets updates gather after a wake-up, ms */
+#define BATCH_MS 5
 /* seconds between sync_requests while nobody answers */
 #define SYNC_RETRY 2
 
@@ -127,7 +133,8 @@ typedef struct dmq_shared
 	int64_t join_records;
 	int64_t join_ms;
 	int64_t join_done_at;
-	int64_t join_sent; /* sync_end's count */
+	int64_t join_items; /* items received (applied or older) */
+	int64_t join_sent;	/* sync_end's count, -1 before it came */
 	int npeers;
 	peer_info_t peers[MAX_PEERS];
 	atomic_t inflight; /* sync bodies sent, not answered */
@@ -329,13 +336,38 @@ void e911_dmq_token(const char *token, const char *key,
 	enqueue(it);
 }
 
+/* Whether this process sent the callback number d less than CB_RESEND
+ * seconds ago (remembers it as sent now otherwise): a caller who calls again
+ * and again is replicated once a minute, not once a call. */
+static int callback_sent_lately(const char *d)
+{
+	static struct
+	{
+		uint64_t hash;
+		int64_t at;
+	} memo[CB_MEMO];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int64_t now = (int64_t)time(NULL);
+	unsigned slot;
+
+	for(const char *p = d; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	slot = (unsigned)(h & (CB_MEMO - 1));
+	if(memo[slot].hash == h && now - memo[slot].at < CB_RESEND)
+		return 1;
+	memo[slot].hash = h;
+	memo[slot].at = now;
+	return 0;
+}
+
 void e911_dmq_callback(const char *number, int len, int64_t expires)
 {
 	char d[E911_RECENT_DIGITS_MAX + 1];
 	qitem_t *it;
 
 	if(sh == NULL || number == NULL || len <= 0
-			|| e911_recent_callers_normalize(number, len, d, sizeof(d)) < 0)
+			|| e911_recent_callers_normalize(number, len, d, sizeof(d)) < 0
+			|| callback_sent_lately(d))
 		return;
 	it = item_new(E911_REPL_CALLBACK, NULL);
 	if(it == NULL)
@@ -744,6 +776,8 @@ static void join_step(void)
 		sh->join = JOIN_ASKED;
 		sh->join_asked_ms = now;
 		sh->join_records = 0;
+		sh->join_items = 0;
+		sh->join_sent = -1;
 	} else if(st == JOIN_CHOSEN) {
 		sh->join = JOIN_STARTED;
 		sh->join_started_ms = now;
@@ -782,6 +816,9 @@ static void sender_loop(void)
 		pfd.fd = wake[0];
 		pfd.events = POLLIN;
 		if(poll(&pfd, 1, 200) > 0) {
+			/* a call's updates (record, callback number, reference) come
+			 * within a few ms of each other: let them share bodies */
+			poll(NULL, 0, BATCH_MS);
 			while(read(wake[0], drain, sizeof(drain)) > 0) {
 			}
 		}
@@ -885,35 +922,40 @@ static int apply_item(
 	}
 }
 
-/* A join sync message from node: progress, or the end. */
+/* A join sync message from node: progress, or the end. dmq's workers
+ * apply messages in parallel, so sync_end may come before the last items:
+ * the sync is done once sync_end came and as many items as it counts. */
 static void join_progress(
-		const e911_repl_hdr_t *hdr, dmq_node_t *node, long applied)
+		const e911_repl_hdr_t *hdr, dmq_node_t *node, long items, long applied)
 {
 	int64_t now = now_ms();
-	int ours;
+	int done = 0;
 
 	lock_get(&sh->lock);
-	ours = sh->join == JOIN_STARTED
-		   && strlen(sh->join_uri) == (size_t)node->orig_uri.len
-		   && strncmp(sh->join_uri, node->orig_uri.s, node->orig_uri.len) == 0;
-	if(ours) {
+	if(sh->join == JOIN_STARTED
+			&& strlen(sh->join_uri) == (size_t)node->orig_uri.len
+			&& strncmp(sh->join_uri, node->orig_uri.s, node->orig_uri.len)
+					   == 0) {
 		sh->join_progress_ms = now;
 		sh->join_records += applied;
-		if(hdr->op == E911_REPL_SYNC_END) {
+		sh->join_items += items;
+		if(hdr->op == E911_REPL_SYNC_END)
+			sh->join_sent = hdr->count;
+		if(sh->join_sent >= 0 && sh->join_items >= sh->join_sent) {
 			sh->join = JOIN_DONE;
 			sh->join_ms = now - sh->join_started_ms;
 			sh->join_done_at = now / 1000;
-			sh->join_sent = hdr->count;
+			done = 1;
 		}
 	}
 	lock_release(&sh->lock);
-	if(ours && hdr->op == E911_REPL_SYNC_END) {
+	if(done) {
 		set_stat(st_sync_records, (long)sh->join_records);
 		set_stat(st_sync_ms, (long)sh->join_ms);
 		LM_INFO("e911: join sync from %.*s done: %lld of %lld items applied "
 				"in %lld ms\n",
 				node->orig_uri.len, node->orig_uri.s,
-				(long long)sh->join_records, (long long)hdr->count,
+				(long long)sh->join_records, (long long)sh->join_sent,
 				(long long)sh->join_ms);
 	}
 }
@@ -986,11 +1028,11 @@ static int handle_msg(sip_msg_t *msg, peer_reponse_t *resp, dmq_node_t *node)
 			wake_sender();
 			break;
 		case E911_REPL_SYNC_END:
-			join_progress(&hdr, node, 0);
+			join_progress(&hdr, node, 0, 0);
 			break;
 		default:
 			if(hdr.sync)
-				join_progress(&hdr, node, n);
+				join_progress(&hdr, node, ctx.items, n);
 			break;
 	}
 	return reply(resp, 200, &r200);
