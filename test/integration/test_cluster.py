@@ -14,6 +14,7 @@
 
 import copy
 import os
+import socket
 import re
 import signal
 import subprocess
@@ -243,6 +244,31 @@ class TestTwoNodes(ClusterCase):
         self.wait_for("node0 ignoring the older record",
                       lambda: a.stats().get("dmq_ignored", 0) > before)
         self.assertIn("Newer", a.cached("frank"))
+
+
+    def test_message_from_outside_the_cluster_is_not_applied(self):
+        a, b = self.nodes
+        body = ('{"e911_dmq":1,"op":"put"}\n'
+                '{"key":"forged","fetched_at":%d,"record":{"civic":{"country":"US",'
+                '"A3":"Nowhere","RD":"Forged","HNO":"1"}}}\n' % int(time.time()))
+        before = a.stats().get("dmq_rejected", 0)
+        for frm, body_ in (("sip:e911@127.0.0.1:9", body),           # not a node
+                           ("sip:e911@127.0.0.1:%d" % b.dmq_port,    # a node, bad body
+                            '{"e911_dmq":1,"op":"put"}\n{"key":"x"}\n')):
+            msg = ("KDMQ sip:e911@127.0.0.1:%d SIP/2.0\r\n"
+                   "Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-forged%d\r\n"
+                   "From: <%s>;tag=f\r\nTo: <sip:e911@127.0.0.1:%d>\r\n"
+                   "Call-ID: forged-%d@127.0.0.1\r\nCSeq: 1 KDMQ\r\nMax-Forwards: 1\r\n"
+                   "Content-Type: application/x-e911-dmq\r\nContent-Length: %d\r\n\r\n%s"
+                   % (a.dmq_port, len(frm), frm, a.dmq_port, len(frm), len(body_), body_))
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.sendto(msg.encode(), (t.HOST, a.dmq_port))
+            s.close()
+        self.wait_for("two rejections on node0",
+                      lambda: a.stats().get("dmq_rejected", 0) >= before + 2)
+        self.assertIsNone(a.cached("forged"))
+        self.assertIn("rejected: line 2", a.kam.log_text())
+        self.assertNotIn("Forged", a.kam.log_text())
 
 
 class TestTwoNodesLua(TestTwoNodes):
