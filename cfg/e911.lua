@@ -108,6 +108,11 @@ end
 
 -- request_route
 function ksr_request_route()
+	-- cluster messages first: they are not calls
+	if KSR.is_method("KDMQ") and defined("WITH_DMQ") then
+		KSR.dmq.handle_message()
+		return 1
+	end
 	if not reqinit() then
 		return 1
 	end

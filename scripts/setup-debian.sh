@@ -33,6 +33,9 @@ enable_deb_src() {
 
 # xhttp_prom (metrics, -A WITH_PROMETHEUS) is in the kamailio package itself
 # on bookworm (5.6) and trixie (6.0); the check below says so if it is not.
+# dmq.so (replication between nodes, cfg -A WITH_DMQ) ships in the kamailio
+# package itself on bookworm (5.6) and trixie (6.0: dmq is in Kamailio's
+# "extra" module list, which the base package carries); checked below.
 PKGS=(
 	kamailio kamailio-utils-modules kamailio-extra-modules kamailio-xml-modules
 	kamailio-sqlite-modules
@@ -67,4 +70,10 @@ apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
 if ! ls /usr/lib/*/kamailio/modules/xhttp_prom.so >/dev/null 2>&1; then
 	echo "setup-debian: xhttp_prom.so not found: the metrics test (test_metrics) will be skipped" >&2
 fi
+for m in dmq sl tm xhttp app_lua; do
+	if ! ls /usr/lib/*/kamailio/modules/$m.so >/dev/null 2>&1; then
+		echo "setup-debian: the Kamailio module $m.so is missing" >&2
+		exit 1
+	fi
+done
 echo "setup-debian: installed ${#PKGS[@]} packages; kamailio: $(kamailio -v 2>/dev/null | head -1)"

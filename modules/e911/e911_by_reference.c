@@ -17,6 +17,7 @@
 
 #include "core/e911_pidf.h"
 #include "core/e911_reference_tokens.h"
+#include "e911_dmq.h"
 #include "e911_by_reference.h"
 
 e911_reference_cfg_t e911_reference_cfg = {
@@ -84,6 +85,11 @@ int e911_reference_init(const char *domain)
 	return 0;
 }
 
+e911_tokens_t *e911_reference_table(void)
+{
+	return tokens;
+}
+
 void e911_reference_expire(int64_t now)
 {
 	if(tokens)
@@ -104,6 +110,7 @@ int e911_reference_issue(
 		LM_ERR("e911: cannot issue a location reference\n");
 		return -1;
 	}
+	e911_dmq_token(tok, key, rec, (int64_t)time(NULL) + e911_reference_cfg.ttl);
 	n = snprintf(out, size, "%s%s", e911_reference_cfg.base_url, tok);
 	if(n < 0 || (size_t)n >= size)
 		return -1;

@@ -23,6 +23,7 @@
 #include "../../core/parser/msg_parser.h"
 
 #include "core/e911_record.h"
+#include "core/e911_reference_tokens.h"
 
 /* location_mode */
 #define E911_MODE_VALUE 1
@@ -50,6 +51,9 @@ void e911_reference_expire(int64_t now);
 
 /* Issues a reference URI for rec (key) into out (size bytes): the base URL
  * and a 128-bit token. Returns its length or -1. */
+/* The token table (NULL when location_mode is value), for replication. */
+e911_tokens_t *e911_reference_table(void);
+
 int e911_reference_issue(
 		const char *key, const e911_record_t *rec, char *out, size_t size);
 

@@ -31,6 +31,7 @@
 #include "../../core/dprint.h"
 #include "../../core/pt.h"
 
+#include "e911_dmq.h"
 #include "e911_lookup.h"
 
 e911_lookup_cfg_t e911_lookup_cfg = {
@@ -502,6 +503,7 @@ int e911_lookup_apply(str *key, e911_fetch_res_t *fres)
 				LM_WARN("e911: no cache memory for key '%.*s': record used "
 						"for this call only\n",
 						key->len, key->s);
+			e911_dmq_put(key->s, key->len, fres->rec, now);
 			if(fres->err[0])
 				LM_WARN("e911: key '%.*s': %s\n", key->len, key->s, fres->err);
 			memcpy(cur.buf, fres->rec, fres->rec->size);
@@ -517,6 +519,7 @@ int e911_lookup_apply(str *key, e911_fetch_res_t *fres)
 		case E911_FETCH_NOTFOUND:
 			e911_cache_put_negative(e911_cache, key->s, key->len, now,
 					now + e911_lookup_cfg.negative_ttl);
+			e911_dmq_remove(key->s, key->len, now);
 			LM_NOTICE("e911: no registered location for key '%.*s'\n", key->len,
 					key->s);
 			cur.status = E911_LOC_NONE;

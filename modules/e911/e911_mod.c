@@ -54,6 +54,7 @@
 #include "e911_pv.h"
 #include "e911_register_check.h"
 #include "e911_probe.h"
+#include "e911_dmq.h"
 #include "e911_rpc.h"
 #include "e911_invite_rewrite.h"
 
@@ -175,6 +176,11 @@ static param_export_t params[] = {
 	{"notify_queue_size", PARAM_INT, &e911_notify_cfg.queue_size},
 	{"notify_timeout_ms", PARAM_INT, &e911_notify_cfg.timeout_ms},
 	{"audit_log", PARAM_STRING, &e911_audit_cfg.path},
+	{"replicate", PARAM_INT, &e911_dmq_cfg.replicate},
+	{"dmq_queue_size", PARAM_INT, &e911_dmq_cfg.queue_size},
+	{"dmq_max_body", PARAM_INT, &e911_dmq_cfg.max_body},
+	{"dmq_sync", PARAM_INT, &e911_dmq_cfg.sync},
+	{"dmq_sync_timeout", PARAM_INT, &e911_dmq_cfg.sync_timeout},
 	{"audit_include_location", PARAM_INT, &e911_audit_cfg.include_location},
 	{"readiness_rate", PARAM_INT, &e911_readiness_cfg.rate},
 	{"readiness_max", PARAM_INT, &e911_readiness_cfg.max},
@@ -235,6 +241,7 @@ struct module_exports exports = {
 static int mod_init(void)
 {
 	const char *domain;
+	e911_dmq_tables_t dmq_tables;
 
 	if(e911_lookup_init() < 0 || e911_rewrite_init() < 0
 			|| e911_classify_init() < 0 || e911_readiness_init() < 0)
@@ -247,6 +254,13 @@ static int mod_init(void)
 	e911_snapshot_load();
 	if(e911_reference_init(domain) < 0 || e911_device_location_init() < 0
 			|| e911_psap_callback_init() < 0)
+		return -1;
+	dmq_tables.cache = e911_cache;
+	dmq_tables.tokens = e911_reference_table();
+	dmq_tables.recent = e911_callback_table();
+	dmq_tables.cache_ttl = e911_lookup_cfg.cache_ttl;
+	dmq_tables.stale_ttl = e911_lookup_cfg.stale_ttl;
+	if(e911_dmq_init(&dmq_tables) < 0)
 		return -1;
 	if(e911_notify_init(domain) < 0 || e911_audit_init() < 0) {
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
@@ -276,7 +290,9 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	if(e911_async_child_init(rank) < 0 || e911_probe_child_init(rank) < 0)
+	if(e911_async_child_init(rank) < 0
+			|| e911_probe_child_init(rank) < 0
+			|| e911_dmq_child_init(rank) < 0)
 		return -1;
 	return e911_notify_child_init(rank);
 }

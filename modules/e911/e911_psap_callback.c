@@ -15,6 +15,7 @@
 #include "../../core/trim.h"
 
 #include "core/e911_callback_memory.h"
+#include "e911_dmq.h"
 #include "e911_psap_callback.h"
 
 e911_psap_callback_cfg_t e911_psap_callback_cfg = {
@@ -51,6 +52,13 @@ void e911_callback_remember(const char *number, int len)
 			   (int64_t)time(NULL) + e911_psap_callback_cfg.window)
 			< 0)
 		LM_DBG("e911: callback number not remembered\n");
+	e911_dmq_callback(number, len,
+			(int64_t)time(NULL) + e911_psap_callback_cfg.window);
+}
+
+e911_recent_callers_t *e911_callback_table(void)
+{
+	return recent;
 }
 
 int e911_is_psap_callback(sip_msg_t *msg)

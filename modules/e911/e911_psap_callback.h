@@ -20,6 +20,8 @@
 
 #include "../../core/parser/msg_parser.h"
 
+#include "core/e911_callback_memory.h"
+
 /* modparams of the PSAP-callback memory */
 typedef struct e911_psap_callback_cfg
 {
@@ -38,6 +40,9 @@ void e911_psap_callback_expire(int64_t now);
 /* Remembers the callback number of an emergency caller for the PSAP
  * callback window. */
 void e911_callback_remember(const char *number, int len);
+
+/* The table of recent emergency callers, for replication. */
+e911_recent_callers_t *e911_callback_table(void);
 
 /* 1 when msg is a PSAP callback: its Request-URI user is a recent
  * emergency caller, or it has Priority: psap-callback; else -1. */

@@ -24,6 +24,7 @@
 
 #include "../../core/dprint.h"
 
+#include "e911_dmq.h"
 #include "e911_lookup.h"
 #include "core/e911_pidf.h"
 #include "e911_rpc.h"
@@ -205,13 +206,14 @@ static const char *e911_rpc_flush_doc[] = {
 static void e911_rpc_flush(rpc_t *rpc, void *c)
 {
 	char kbuf[32];
-	str key;
+	str key = {NULL, 0};
 	int n;
 
 	if(scan_key(rpc, c, &key, kbuf, sizeof(kbuf)) == 1)
 		n = e911_cache_remove(e911_cache, key.s, key.len);
 	else
 		n = (int)e911_cache_flush(e911_cache);
+	e911_dmq_flush_or_remove(key.s, key.len, (int64_t)time(NULL));
 	rpc->add(c, "d", n);
 }
 

@@ -16,6 +16,7 @@
 #                URIs of test/data/geoloc/policy.txt as Geolocation values
 #   fuzz_ruri    the URNs of test/data/dial/ruri_urns.txt and urns.txt and
 #                the dialled strings of test/data/dial/*.txt, escaped
+#   fuzz_replication  test/data/replication/{valid,invalid}/*/body
 #
 # plus, for every target, the inputs kept in test/fuzz/regress/<target>/:
 # findings of past fuzzing runs (add a minimised crash input there when
@@ -272,6 +273,12 @@ for fname in ('ruri_urns.txt', 'urns.txt', 'default.txt'):
             seed('fuzz_ruri', '%s_%d_escaped' % (fname[:-4], i), (esc + ';phone-context=+1').encode())
 for i, v in enumerate(['%', '%3', '%zz', '%;31', '9%391%31', '%00%39']):
     seed('fuzz_ruri', 'escape_%d' % i, v.encode())
+# ---- fuzz_replication: DMQ bodies ---------------------------------------------
+reset('fuzz_replication')
+for sub in ('valid', 'invalid'):
+    d = os.path.join(data, 'replication', sub)
+    for c in sorted(os.listdir(d)):
+        seed('fuzz_replication', sub + '_' + c, read(os.path.join(d, c, 'body')))
 
 # ---- regressions -----------------------------------------------------------------
 for t in sorted(counts):

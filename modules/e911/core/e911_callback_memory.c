@@ -134,3 +134,27 @@ uint32_t e911_recent_callers_count(e911_recent_callers_t *r)
 	e911_ttl_get_stats((e911_ttl_table_t *)r, &st);
 	return (uint32_t)st.entries;
 }
+
+typedef struct recent_visit
+{
+	e911_recent_visit_f visit;
+	void *arg;
+} recent_visit_t;
+
+static int visit_number(const void *key, size_t klen, const void *value,
+		size_t vlen, int64_t expires, void *arg)
+{
+	recent_visit_t *v = arg;
+
+	return v->visit((const char *)key, klen, expires, v->arg);
+}
+
+uint32_t e911_recent_callers_walk(e911_recent_callers_t *r, int64_t now,
+		e911_recent_visit_f visit, void *arg)
+{
+	recent_visit_t v = {visit, arg};
+
+	if(r == NULL || visit == NULL)
+		return 0;
+	return e911_ttl_walk((e911_ttl_table_t *)r, now, visit_number, &v);
+}

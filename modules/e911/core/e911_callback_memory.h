@@ -80,4 +80,13 @@ uint32_t e911_recent_callers_expire(e911_recent_callers_t *r, int64_t now);
 /* Number of entries held (expired ones not yet dropped included). */
 uint32_t e911_recent_callers_count(e911_recent_callers_t *r);
 
+/* Calls visit once per live number (digits only, not NUL-terminated),
+ * soonest expiry first, with the lock held: visit must be quick and must
+ * not call back into the table. A non-zero return stops the walk. Returns
+ * the number visited. */
+typedef int (*e911_recent_visit_f)(
+		const char *digits, size_t len, int64_t expires, void *arg);
+uint32_t e911_recent_callers_walk(e911_recent_callers_t *r, int64_t now,
+		e911_recent_visit_f visit, void *arg);
+
 #endif

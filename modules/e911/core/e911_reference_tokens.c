@@ -117,6 +117,67 @@ int e911_token_new(e911_tokens_t *t, const char *key, size_t klen,
 	return 0;
 }
 
+int e911_token_put(e911_tokens_t *t, const char *token, size_t len,
+		const char *key, size_t klen, const e911_record_t *rec, int64_t expires)
+{
+	unsigned char raw[TOKEN_RAW];
+	uint64_t vbuf[(sizeof(uint16_t) + E911_TOKEN_KEY_MAX + 1 + 7) / 8
+				  + E911_REC_MAX_SIZE / 8];
+	char *v = (char *)vbuf;
+	uint16_t k16 = (uint16_t)klen;
+	size_t vlen;
+
+	if(t == NULL || token_decode(token, len, raw) < 0 || rec == NULL
+			|| klen > E911_TOKEN_KEY_MAX || (key == NULL && klen > 0)
+			|| rec->size < sizeof(e911_record_t)
+			|| rec->size > E911_REC_MAX_SIZE)
+		return -1;
+	vlen = value_rec_offset(klen) + rec->size;
+	memset(v, 0, value_rec_offset(klen));
+	memcpy(v, &k16, sizeof(k16));
+	if(klen > 0)
+		memcpy(v + sizeof(k16), key, klen);
+	memcpy(v + value_rec_offset(klen), rec, rec->size);
+	/* the same token again (a peer's copy) replaces it */
+	return e911_ttl_put((e911_ttl_table_t *)t, raw, TOKEN_RAW, v, vlen, expires,
+				   E911_TTL_KEEP_LATER)
+						   == E911_TTL_OK
+				   ? 0
+				   : -1;
+}
+
+typedef struct tokens_visit
+{
+	e911_tokens_visit_f visit;
+	void *arg;
+} tokens_visit_t;
+
+static int visit_token(const void *key, size_t klen, const void *value,
+		size_t vlen, int64_t expires, void *arg)
+{
+	tokens_visit_t *tv = arg;
+	char tok[E911_TOKEN_SIZE];
+	uint16_t k;
+
+	if(klen != TOKEN_RAW)
+		return 0;
+	memcpy(&k, value, sizeof(k));
+	token_encode(key, tok);
+	return tv->visit(tok, (const char *)value + sizeof(k), k, expires,
+			(const e911_record_t *)((const char *)value + value_rec_offset(k)),
+			tv->arg);
+}
+
+uint32_t e911_tokens_walk(
+		e911_tokens_t *t, int64_t now, e911_tokens_visit_f visit, void *arg)
+{
+	tokens_visit_t tv = {visit, arg};
+
+	if(t == NULL || visit == NULL)
+		return 0;
+	return e911_ttl_walk((e911_ttl_table_t *)t, now, visit_token, &tv);
+}
+
 typedef struct rec_out
 {
 	void *buf;

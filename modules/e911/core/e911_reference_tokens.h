@@ -69,6 +69,23 @@ void e911_tokens_destroy(e911_tokens_t *t);
 int e911_token_new(e911_tokens_t *t, const char *key, size_t klen,
 		const e911_record_t *rec, int64_t expires, char *token_out);
 
+/* Stores rec for key under the given token (E911_TOKEN_LEN hex
+ * characters, as another node issued it) until expires, replacing an entry
+ * with that token. Returns 0, or -1 (malformed token, bad arguments, no
+ * memory). */
+int e911_token_put(e911_tokens_t *t, const char *token, size_t len,
+		const char *key, size_t klen, const e911_record_t *rec,
+		int64_t expires);
+
+/* Calls visit once per live token, oldest expiry first, with the table's
+ * lock held: visit must be quick (copy what it keeps) and must not call back
+ * into the table; rec is valid only during the call. A non-zero return stops
+ * the walk. Returns the number of tokens visited. */
+typedef int (*e911_tokens_visit_f)(const char *token, const char *key,
+		size_t klen, int64_t expires, const e911_record_t *rec, void *arg);
+uint32_t e911_tokens_walk(
+		e911_tokens_t *t, int64_t now, e911_tokens_visit_f visit, void *arg);
+
 /* Looks token[0..len) up at now and copies its record into buf (bufsize
  * bytes; E911_REC_MAX_SIZE always suffices), pointing *rec_out at it.
  * Returns E911_TOKEN_OK (0), E911_TOKEN_UNKNOWN (-1: unknown, malformed or

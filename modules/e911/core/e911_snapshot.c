@@ -181,8 +181,8 @@ e911_snap_writer_t *e911_snap_open(const char *path, char *err, size_t errlen)
 	return w;
 }
 
-int e911_snap_add(e911_snap_writer_t *w, const char *key, size_t klen,
-		int64_t fetched_at, const e911_record_t *rec)
+char *e911_snap_entry_line(const char *key, size_t klen, int64_t fetched_at,
+		const e911_record_t *rec, size_t *len)
 {
 	json_t *jkey;
 	char *kjson = NULL;
@@ -190,18 +190,16 @@ int e911_snap_add(e911_snap_writer_t *w, const char *key, size_t klen,
 	char *line = NULL;
 	e911_record_t *back;
 	char perr[128];
-	size_t len;
-	int rc = -1;
+	size_t cap;
+	int n;
 
-	if(w == NULL || w->failed)
-		return -2;
 	if(klen > E911_SNAP_KEY_MAX || (key == NULL && klen > 0) || fetched_at < 0
 			|| rec == NULL || rec->size <= offsetof(e911_record_t, pool)
 			|| rec->size > E911_REC_MAX_SIZE)
-		return -1;
+		return NULL;
 	jkey = json_stringn(klen > 0 ? key : "", klen); /* NULL: not UTF-8 */
 	if(jkey == NULL)
-		return -1;
+		return NULL;
 	kjson = json_dumps(jkey, JSON_ENCODE_ANY | JSON_COMPACT);
 	json_decref(jkey);
 	rjson = e911_record_to_json(rec);
@@ -212,23 +210,42 @@ int e911_snap_add(e911_snap_writer_t *w, const char *key, size_t klen,
 	if(back == NULL)
 		goto out;
 	free(back);
-	len = strlen(kjson) + strlen(rjson) + 64;
-	line = malloc(len);
+	cap = strlen(kjson) + strlen(rjson) + 64;
+	line = malloc(cap);
 	if(line == NULL)
 		goto out;
-	len = (size_t)snprintf(line, len,
-			"{\"key\":%s,\"fetched_at\":%lld,\"record\":%s}\n", kjson,
-			(long long)fetched_at, rjson);
-	if(len - 1 > E911_SNAP_MAX_LINE
-			|| w->bytes + len + SNAP_TRAILER_MAX > E911_SNAP_MAX_FILE)
+	n = snprintf(line, cap, "{\"key\":%s,\"fetched_at\":%lld,\"record\":%s}\n",
+			kjson, (long long)fetched_at, rjson);
+	if(n <= 0 || (size_t)n - 1 > E911_SNAP_MAX_LINE) {
+		free(line);
+		line = NULL;
 		goto out;
-	rc = snap_put(w, line, len) < 0 ? -2 : 0;
-	if(rc == 0)
-		w->count++;
+	}
+	*len = (size_t)n;
 out:
-	free(line);
 	free(rjson);
 	free(kjson);
+	return line;
+}
+
+int e911_snap_add(e911_snap_writer_t *w, const char *key, size_t klen,
+		int64_t fetched_at, const e911_record_t *rec)
+{
+	char *line;
+	size_t len = 0;
+	int rc = -1;
+
+	if(w == NULL || w->failed)
+		return -2;
+	line = e911_snap_entry_line(key, klen, fetched_at, rec, &len);
+	if(line == NULL)
+		return -1;
+	if(w->bytes + len + SNAP_TRAILER_MAX <= E911_SNAP_MAX_FILE) {
+		rc = snap_put(w, line, len) < 0 ? -2 : 0;
+		if(rc == 0)
+			w->count++;
+	}
+	free(line);
 	return rc;
 }
 
@@ -381,34 +398,85 @@ static int check_trailer(snap_reader_t *r, json_t *j)
 	return 0;
 }
 
-/* Checks an entry line and keeps what it holds. */
-static int check_entry(snap_reader_t *r, json_t *j)
+/* Checks the members of an entry object j; on success *rec is the parsed
+ * record (malloc'd) and key/klen/fetched_at point into j. Returns 0, or -1
+ * with the reason (never a value) in err. */
+static int entry_from_json(json_t *j, const char **key, size_t *klen,
+		int64_t *fetched_at, e911_record_t **rec, char *err, size_t errlen)
 {
-	json_t *key = json_object_get(j, "key");
+	json_t *jkey = json_object_get(j, "key");
 	json_t *jrec = json_object_get(j, "record");
-	json_int_t fetched_at = int_member(j, "fetched_at");
-	snap_entry_t *e;
-	e911_record_t *rec;
+	json_int_t at = int_member(j, "fetched_at");
 	char *text;
 	char perr[160];
 
-	if(!json_is_string(key))
-		return line_err(r, "entry has no string \"key\"");
-	if(json_string_length(key) > E911_SNAP_KEY_MAX)
-		return line_err(r, "key longer than %d bytes", E911_SNAP_KEY_MAX);
-	if(fetched_at < 0)
-		return line_err(r, "entry has no valid \"fetched_at\"");
+	*rec = NULL;
+	if(!json_is_string(jkey))
+		return snap_err(err, errlen, "entry has no string \"key\"");
+	if(json_string_length(jkey) > E911_SNAP_KEY_MAX)
+		return snap_err(
+				err, errlen, "key longer than %d bytes", E911_SNAP_KEY_MAX);
+	if(at < 0)
+		return snap_err(err, errlen, "entry has no valid \"fetched_at\"");
 	if(!json_is_object(jrec))
-		return line_err(r, "entry has no \"record\" object");
+		return snap_err(err, errlen, "entry has no \"record\" object");
 	if(json_object_size(j) != 3)
-		return line_err(r, "entry has unexpected members");
+		return snap_err(err, errlen, "entry has unexpected members");
 	text = json_dumps(jrec, JSON_COMPACT);
 	if(text == NULL)
-		return line_err(r, "out of memory");
-	rec = e911_record_parse(text, strlen(text), perr, sizeof(perr));
+		return snap_err(err, errlen, "out of memory");
+	*rec = e911_record_parse(text, strlen(text), perr, sizeof(perr));
 	free(text);
-	if(rec == NULL)
-		return line_err(r, "invalid record: %s", perr);
+	if(*rec == NULL)
+		return snap_err(err, errlen, "invalid record: %s", perr);
+	*key = json_string_value(jkey);
+	*klen = json_string_length(jkey);
+	*fetched_at = at;
+	return 0;
+}
+
+int e911_snap_entry_parse(const char *line, size_t len, e911_snap_entry_f cb,
+		void *arg, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *j;
+	const char *key;
+	size_t klen;
+	int64_t fetched_at;
+	e911_record_t *rec;
+	int rc;
+
+	if(len > E911_SNAP_MAX_LINE)
+		return snap_err(
+				err, errlen, "longer than %u bytes", E911_SNAP_MAX_LINE);
+	j = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+	if(j == NULL)
+		return snap_err(err, errlen, "not valid JSON (column %d)", jerr.column);
+	if(!json_is_object(j)) {
+		json_decref(j);
+		return snap_err(err, errlen, "not a JSON object");
+	}
+	rc = entry_from_json(j, &key, &klen, &fetched_at, &rec, err, errlen);
+	if(rc == 0) {
+		rc = cb(key, klen, fetched_at, rec, arg) == 0 ? 0 : 1;
+		free(rec);
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* Checks an entry line and keeps what it holds. */
+static int check_entry(snap_reader_t *r, json_t *j)
+{
+	snap_entry_t *e;
+	e911_record_t *rec;
+	const char *key;
+	size_t klen;
+	int64_t fetched_at;
+	char msg[192];
+
+	if(entry_from_json(j, &key, &klen, &fetched_at, &rec, msg, sizeof(msg)) < 0)
+		return line_err(r, "%s", msg);
 	if(r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
 		snap_entry_t *v = realloc(r->v, cap * sizeof(*v));
@@ -420,13 +488,13 @@ static int check_entry(snap_reader_t *r, json_t *j)
 		r->cap = cap;
 	}
 	e = &r->v[r->n];
-	e->klen = json_string_length(key);
-	e->key = malloc(e->klen + 1);
+	e->klen = klen;
+	e->key = malloc(klen + 1);
 	if(e->key == NULL) {
 		free(rec);
 		return line_err(r, "out of memory");
 	}
-	memcpy(e->key, json_string_value(key), e->klen + 1);
+	memcpy(e->key, key, klen + 1);
 	e->fetched_at = fetched_at;
 	e->rec = rec;
 	r->n++;

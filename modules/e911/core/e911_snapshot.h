@@ -80,6 +80,20 @@ void e911_snap_abort(e911_snap_writer_t *w);
 typedef int (*e911_snap_entry_f)(const char *key, size_t klen,
 		int64_t fetched_at, const e911_record_t *rec, void *arg);
 
+/* One entry line as the writer writes it (newline included; *len bytes,
+ * malloc'd), also the entry format of the DMQ messages
+ * (e911_replication.h). Returns NULL when the entry cannot be written (see
+ * e911_snap_add) or memory runs out. */
+char *e911_snap_entry_line(const char *key, size_t klen, int64_t fetched_at,
+		const e911_record_t *rec, size_t *len);
+
+/* Parses and checks one entry line (len bytes, without its newline) the way
+ * the loader does, and hands the entry to cb. Returns 0 when cb took it, 1
+ * when cb refused it, -1 when the line is rejected (reason, never a value,
+ * in err; cb is then not called). */
+int e911_snap_entry_parse(const char *line, size_t len, e911_snap_entry_f cb,
+		void *arg, char *err, size_t errlen);
+
 /* Loads the snapshot at path: validates the whole file first, then calls cb
  * once per entry in file order (cb NULL: only validates). Returns the number
  * of entries cb took (all of them when cb is NULL), 0 when there is no file
