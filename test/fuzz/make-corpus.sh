@@ -14,6 +14,7 @@
 #   fuzz_mime    test/data/mime/*: a length byte, ctype, body
 #   fuzz_geoloc  every "in:" value of test/data/geoloc/cases.txt, and the
 #                URIs of test/data/geoloc/policy.txt as Geolocation values
+#   fuzz_sitemap test/data/sitemap/{valid,invalid}/*/map.json, as they are
 #
 # plus, for every target, the inputs kept in test/fuzz/regress/<target>/:
 # findings of past fuzzing runs (add a minimised crash input there when
@@ -256,6 +257,14 @@ for i, line in enumerate(read(os.path.join(data, 'geoloc', 'policy.txt')).decode
     f = line.split(' | ')
     if len(f) == 3 and f[0] in ('allow', 'deny'):
         seed('fuzz_geoloc', 'policy_%d' % i, ('<%s>' % f[2]).encode())
+
+# ---- fuzz_sitemap --------------------------------------------------------------
+reset('fuzz_sitemap')
+for kind in ('valid', 'invalid'):
+    base = os.path.join(data, 'sitemap', kind)
+    for case in sorted(os.listdir(base)):
+        seed('fuzz_sitemap', kind + '_' + case,
+             read(os.path.join(base, case, 'map.json')))
 
 # ---- regressions -----------------------------------------------------------------
 for t in sorted(counts):

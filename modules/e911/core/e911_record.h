@@ -197,6 +197,25 @@ int e911_e164_normalize(const char *in, size_t len, char *out, size_t outlen);
  * string or NULL. */
 char *e911_record_to_json(const e911_record_t *rec);
 
+/* Builds a record from the location members of a JSON object (a jansson
+ * json_t): "civic", "geo" and "route", read, checked and normalised exactly
+ * as in a location record; every other member is ignored. key (1..
+ * E911_VALUE_MAX bytes, or NULL) becomes its key. For documents other than
+ * location-service answers that carry locations (the site map). Returns a
+ * malloc()ed record, or NULL with a reason in err (which never quotes a
+ * value); on success err may say which values were left out. */
+struct json_t;
+e911_record_t *e911_record_from_location(
+		const struct json_t *obj, const char *key, char *err, size_t errlen);
+
+/* A new malloc()ed record that places who at where: the location (civic,
+ * geo, route) of where and the caller's own fields of who (key, callback,
+ * endpoint id, mobility; who may be NULL), with no updated_at (the document
+ * is timestamped when rendered) and validated set. NULL when out of memory
+ * or when where has no location. */
+e911_record_t *e911_record_relocate(
+		const e911_record_t *who, const e911_record_t *where);
+
 /* Returns a malloc()ed copy of rec (rec->size bytes), or NULL. */
 e911_record_t *e911_record_dup(const e911_record_t *rec);
 
