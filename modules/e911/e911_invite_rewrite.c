@@ -37,6 +37,7 @@
 #include "e911_call_state.h"
 #include "e911_by_reference.h"
 #include "e911_device_location.h"
+#include "e911_location_precedence.h"
 #include "e911_psap_callback.h"
 #include "core/e911_dialplan.h"
 #include "core/e911_mime.h"
@@ -593,8 +594,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	int body_off;
 
 	memset(&ed, 0, sizeof(ed));
-	use_device = e911_device_location(msg, NULL) > 0
-				 && e911_device_location_cfg.prefer_device;
+	use_device = e911_call_location_use_device(msg);
 	by_value = !use_device && (e911_reference_cfg.mode & E911_MODE_VALUE);
 	by_ref = !use_device && (e911_reference_cfg.mode & E911_MODE_REFERENCE);
 	if(by_ref
@@ -629,6 +629,7 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	nparts = 0;
 	if(by_value) {
 		opts = e911_pidf_options(e911_rewrite_cfg.domain.s, (time_t)memo.now);
+		opts.method = e911_call_location_method(msg);
 		plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
 		if(plen < 0) {
 			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);
@@ -807,6 +808,8 @@ int e911_route_msg(sip_msg_t *msg)
 	routed_msg_pid = msg->pid;
 
 	loc = e911_loc_get(msg);
+	/* network, device or service: which location the call carries */
+	e911_call_location(msg, loc);
 	if(loc && loc->rec) {
 		rc = route_location(msg, loc, NULL, NULL, &changed);
 		if(rc == E911_ROUTED_LOCATION || changed) {
@@ -861,6 +864,7 @@ int e911_fallback_msg(sip_msg_t *msg)
 	if(memo_load(&memo) == 0) {
 		e911_lookup_cache_only(msg, &memo.key, 0);
 		loc = e911_loc_get(msg);
+		e911_call_location(msg, loc);
 		if(loc && loc->rec
 				&& route_location(msg, loc, &e911_rewrite_cfg.fallback_route,
 						   &memo, &changed)

@@ -52,6 +52,9 @@
 #include "e911_register_check.h"
 #include "e911_rpc.h"
 #include "e911_invite_rewrite.h"
+#include "e911_location_precedence.h"
+#include "e911_sitemap_confirm.h"
+#include "e911_sitemap_store.h"
 
 MODULE_VERSION
 
@@ -166,6 +169,17 @@ static param_export_t params[] = {
 	{"notify_timeout_ms", PARAM_INT, &e911_notify_cfg.timeout_ms},
 	{"audit_log", PARAM_STRING, &e911_audit_cfg.path},
 	{"audit_include_location", PARAM_INT, &e911_audit_cfg.include_location},
+	{"sites_url", PARAM_STRING, &e911_sitemap_cfg.url},
+	{"sites_refresh", PARAM_INT, &e911_sitemap_cfg.refresh},
+	{"sites_timeout_ms", PARAM_INT, &e911_sitemap_cfg.timeout_ms},
+	{"sites_max_bytes", PARAM_INT, &e911_sitemap_cfg.max_bytes},
+	{"location_precedence", PARAM_STRING, &e911_network_cfg.precedence},
+	{"trusted_networks", PARAM_STRING, &e911_network_cfg.trusted},
+	{"network_from", PARAM_STRING, &e911_network_cfg.from},
+	{"confirm_window", PARAM_INT, &e911_confirm_cfg.window},
+	{"confirm_max", PARAM_INT, &e911_confirm_cfg.max},
+	{"confirm_message", PARAM_STRING, &e911_confirm_cfg.message},
+	{"confirm_update_url", PARAM_STRING, &e911_confirm_cfg.update_url},
 	{0, 0, 0}
 };
 
@@ -228,6 +242,11 @@ static int mod_init(void)
 	if(e911_reference_init(domain) < 0 || e911_device_location_init() < 0
 			|| e911_psap_callback_init() < 0)
 		return -1;
+	if(e911_sitemap_init() < 0 || e911_location_precedence_init() < 0
+			|| e911_confirm_init() < 0) {
+		LM_ERR("e911: cannot set up the site map and location precedence\n");
+		return -1;
+	}
 	if(e911_notify_init(domain) < 0 || e911_audit_init() < 0) {
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
 		return -1;
@@ -244,6 +263,7 @@ static int mod_init(void)
 		LM_ERR("e911: cannot register statistics\n");
 		return -1;
 	}
+	e911_sitemap_load_initial();
 	LM_INFO("e911: location service %s, cache %d entries, timeout %d ms\n",
 			e911_lookup_cfg.param.location_url,
 			e911_lookup_cfg.param.cache_size, e911_lookup_cfg.param.timeout_ms);
@@ -252,7 +272,7 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	if(e911_async_child_init(rank) < 0)
+	if(e911_async_child_init(rank) < 0 || e911_sitemap_child_init(rank) < 0)
 		return -1;
 	return e911_notify_child_init(rank);
 }

@@ -19,6 +19,7 @@
 #include "e911_pidf.h"
 #include "e911_precedence.h"
 #include "e911_record.h"
+#include "e911_seen.h"
 #include "e911_sitemap.h"
 #include "testutil.h"
 
@@ -464,6 +465,41 @@ static void test_precedence_decide(void **state)
 	assert_string_equal(e911_network_method(0), "Wiremap");
 }
 
+/* The confirmation loop's memory: once per network per window, "seen"
+ * refreshed by every REGISTER, bounded. */
+static void test_seen(void **state)
+{
+	e911_seen_t *s = e911_seen_new(100);
+	char key[32];
+	int i;
+	int again = 0;
+
+	assert_non_null(s);
+	assert_int_equal(e911_seen_note(s, "alice", "10.9.0.7", 1000, 3600), 1);
+	assert_int_equal(e911_seen_note(s, "alice", "10.9.0.7", 1001, 3600), 0);
+	assert_int_equal(e911_seen_note(s, "bob", "10.9.0.7", 1001, 3600), 1);
+	assert_int_equal(e911_seen_note(s, "alice", "10.9.0.8", 1001, 3600), 1);
+	/* re-registering within the window keeps it seen */
+	assert_int_equal(e911_seen_note(s, "alice", "10.9.0.7", 4000, 3600), 0);
+	assert_int_equal(e911_seen_note(s, "alice", "10.9.0.7", 7599, 3600), 0);
+	assert_int_equal(e911_seen_note(s, "alice", "10.9.0.7", 11199, 3600), 1);
+	/* a key that is a prefix of another is another pair */
+	assert_int_equal(e911_seen_note(s, "alice1", "0.9.0.7", 1001, 3600), 1);
+	/* bounded: 10^4 pairs in a table for 100 */
+	for(i = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		e911_seen_note(s, key, "192.0.2.1", 2000 + i, 3600);
+	}
+	assert_true(e911_seen_bytes(s) < 8192);
+	/* the most recent ones are still remembered */
+	for(i = 9990; i < 10000; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		again += e911_seen_note(s, key, "192.0.2.1", 12000, 3600);
+	}
+	assert_true(again <= 2);
+	e911_seen_destroy(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +512,7 @@ int main(void)
 			cmocka_unit_test(test_lpm_random),
 			cmocka_unit_test(test_precedence_parse),
 			cmocka_unit_test(test_precedence_decide),
+			cmocka_unit_test(test_seen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
