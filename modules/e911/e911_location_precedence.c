@@ -17,6 +17,7 @@
 #include "../../core/parser/parse_via.h"
 
 #include "core/e911_cidr.h"
+#include "core/e911_text.h"
 #include "e911_device_location.h"
 #include "e911_location_precedence.h"
 
@@ -39,32 +40,24 @@ static int parse_from(const char *spec, unsigned *mask)
 	} names[] = {{"source", FROM_SOURCE}, {"via", FROM_VIA},
 			{"contact", FROM_CONTACT}, {"pani", FROM_PANI}};
 	const char *s = spec;
-	const char *end;
+	const char *item;
 	size_t n;
 	size_t i;
 
 	*mask = FROM_SOURCE; /* the packet's source always counts */
-	while(s && *s) {
-		end = strchr(s, ',');
-		n = end ? (size_t)(end - s) : strlen(s);
-		while(n > 0 && (*s == ' ' || *s == '\t')) {
-			s++;
-			n--;
-		}
-		while(n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
+	while(s && e911_list_next(&s, ',', E911_BLANKS, &item, &n)) {
 		for(i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if(strlen(names[i].name) == n && strncmp(names[i].name, s, n) == 0)
+			if(strlen(names[i].name) == n
+					&& strncmp(names[i].name, item, n) == 0)
 				break;
 		}
 		if(i == sizeof(names) / sizeof(names[0])) {
 			LM_ERR("e911: modparam network_from: '%.*s' is not source, via, "
 				   "contact or pani\n",
-					(int)n, s);
+					(int)n, item);
 			return -1;
 		}
 		*mask |= names[i].bit;
-		s = end ? end + 1 : NULL;
 	}
 	return 0;
 }
@@ -93,7 +86,7 @@ int e911_location_precedence_init(void)
 		return -1;
 	}
 	if(c->trusted && c->trusted[0]
-			&& e911_net_list_check(c->trusted, err, sizeof(err)) < 0) {
+			&& e911_cidr_list_check(c->trusted, err, sizeof(err)) < 0) {
 		LM_ERR("e911: modparam trusted_networks: %s\n", err);
 		return -1;
 	}
@@ -111,7 +104,7 @@ static int trusted(sip_msg_t *msg, const char *src)
 {
 	const char *t = e911_network_cfg.trusted;
 
-	return t && t[0] && e911_net_contains(t, src, strlen(src)) == 1;
+	return t && t[0] && e911_cidr_contains(t, src, strlen(src)) == 1;
 }
 
 static int add_addr(e911_network_t *n, const char *s, int len, const char *via)
@@ -233,7 +226,7 @@ int e911_networks_in(const e911_network_t *nets, int n, const char *list)
 		return -1;
 	for(i = 0; i < n; i++) {
 		if(!nets[i].is_bssid
-				&& e911_net_contains(list, nets[i].text, strlen(nets[i].text))
+				&& e911_cidr_contains(list, nets[i].text, strlen(nets[i].text))
 						   == 1)
 			return 1;
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "e911_precedence.h"
+#include "e911_text.h"
 
 static const char *const names[E911_LS_COUNT] = {
 		"network", "device", "service", "stale", "fallback"};
@@ -27,7 +28,7 @@ int e911_precedence_parse(
 		const char *spec, e911_precedence_t *p, char *err, size_t errlen)
 {
 	const char *s = spec;
-	const char *end;
+	const char *item;
 	size_t n;
 	int seen = 0;
 	int f;
@@ -38,22 +39,14 @@ int e911_precedence_parse(
 				E911_PRECEDENCE_DEFAULT);
 		return -1;
 	}
-	while(*s) {
-		end = strchr(s, ',');
-		n = end ? (size_t)(end - s) : strlen(s);
-		while(n > 0 && (*s == ' ' || *s == '\t')) {
-			s++;
-			n--;
-		}
-		while(n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
+	while(e911_list_next(&s, ',', E911_BLANKS, &item, &n)) {
 		for(f = E911_LS_NETWORK; f <= E911_LS_SERVICE; f++) {
-			if(strlen(names[f]) == n && strncmp(names[f], s, n) == 0)
+			if(strlen(names[f]) == n && strncmp(names[f], item, n) == 0)
 				break;
 		}
 		if(f > E911_LS_SERVICE) {
 			snprintf(err, errlen, "'%.*s' is not network, device or service",
-					(int)n, s);
+					(int)n, item);
 			return -1;
 		}
 		if(seen & (1 << f)) {
@@ -62,9 +55,6 @@ int e911_precedence_parse(
 		}
 		seen |= 1 << f;
 		p->order[p->n++] = (e911_locsrc_t)f;
-		if(end == NULL)
-			break;
-		s = end + 1;
 	}
 	return 0;
 }
