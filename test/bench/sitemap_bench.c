@@ -38,8 +38,10 @@ static uint32_t rnd(void)
 	return seed >> 4;
 }
 
-/* The document: site i has 10.x.y.0/24 (x.y from i), a /28 and a /32
- * inside it, and 2001:db8:<i>::/48, plus BSSID 02:00:00:<i>. */
+/* The document: site i has 10.x.y.0/24 (x.y from i), a /28 inside the
+ * /24 of site i+1 and a /32 inside that of site i+2 (nested prefixes of
+ * other sites: five intervals per /24), 2001:db8:<i>::/48, and BSSID
+ * 02:00:00:<i>. */
 static char *make_doc(size_t *len)
 {
 	size_t cap = (size_t)SITES * 400;
@@ -48,11 +50,16 @@ static char *make_doc(size_t *len)
 	int i;
 	unsigned a;
 	unsigned b;
+	unsigned a1, b1, a2, b2;
 
 	p += (size_t)sprintf(d + p, "{\"sites\": [");
 	for(i = 0; i < SITES; i++) {
 		a = (unsigned)i >> 8;
 		b = (unsigned)i & 255;
+		a1 = (unsigned)((i + 1) % SITES) >> 8;
+		b1 = (unsigned)((i + 1) % SITES) & 255;
+		a2 = (unsigned)((i + 2) % SITES) >> 8;
+		b2 = (unsigned)((i + 2) % SITES) & 255;
 		p += (size_t)sprintf(d + p,
 				"%s{\"id\":\"site-%d\",\"networks\":[\"10.%u.%u.0/24\","
 				"\"10.%u.%u.16/28\",\"10.%u.%u.99/32\",\"2001:db8:%x::/48\"],"
@@ -60,7 +67,7 @@ static char *make_doc(size_t *len)
 				"\"civic\":{\"country\":\"US\",\"A1\":\"IL\",\"A3\":"
 				"\"Chicago\",\"RD\":\"Main\",\"STS\":\"St\",\"HNO\":\"%d\","
 				"\"FLR\":\"%u\"},\"geo\":{\"lat\":41.88,\"lon\":-87.63}}",
-				i ? "," : "", i, a, b, a, b, a, b, (unsigned)i,
+				i ? "," : "", i, a, b, a1, b1, a2, b2, (unsigned)i,
 				(unsigned)(i >> 16) & 255, a & 255, b, 100 + i % 900, b % 60);
 	}
 	p += (size_t)sprintf(d + p, "]}");
