@@ -629,7 +629,6 @@ static int route_location(sip_msg_t *msg, e911_loc_t *loc, str *target,
 	nparts = 0;
 	if(by_value) {
 		opts = e911_pidf_options(e911_rewrite_cfg.domain.s, (time_t)memo.now);
-		opts.method = e911_call_location_method(msg);
 		plen = e911_pidf_render(loc->rec, &opts, pidf_buf, sizeof(pidf_buf));
 		if(plen < 0) {
 			LM_ERR("e911: cannot render the PIDF-LO for key '%s'\n", loc->key);

@@ -257,6 +257,7 @@ static void apply(e911_loc_t *loc)
 						 : E911_LS_FALLBACK;
 		return;
 	}
+	r->flags |= cl.network.is_bssid ? E911_REC_AT_SITE_BSSID : E911_REC_AT_SITE;
 	memcpy(loc->buf, r, r->size);
 	loc->rec = (e911_record_t *)loc->buf;
 	free(r);
@@ -272,7 +273,10 @@ const e911_call_location_t *e911_call_location(sip_msg_t *msg, e911_loc_t *loc)
 
 	if(msg == NULL)
 		return NULL;
-	if(same_msg(msg)) {
+	if(same_msg(msg)
+			&& (loc == NULL
+					|| (cl.loc_seen && cl.loc_status == loc->status
+							&& cl.loc_fetched_at == loc->fetched_at))) {
 		apply(loc);
 		return &cl;
 	}
@@ -281,6 +285,9 @@ const e911_call_location_t *e911_call_location(sip_msg_t *msg, e911_loc_t *loc)
 	cl.msg_pid = msg->pid;
 	cl.applied = 0;
 	cl.has_site = 0;
+	cl.loc_seen = loc != NULL;
+	cl.loc_status = loc ? loc->status : 0;
+	cl.loc_fetched_at = loc ? loc->fetched_at : 0;
 	n = e911_request_networks(msg, nets, E911_NETWORKS_MAX);
 	cl.has_network = n > 0;
 	if(n > 0) {
@@ -319,13 +326,6 @@ const e911_call_location_t *e911_call_location(sip_msg_t *msg, e911_loc_t *loc)
 const e911_call_location_t *e911_call_location_made(sip_msg_t *msg)
 {
 	return same_msg(msg) ? &cl : NULL;
-}
-
-const char *e911_call_location_method(sip_msg_t *msg)
-{
-	if(!same_msg(msg) || cl.out.winner != E911_LS_NETWORK || !cl.applied)
-		return NULL;
-	return e911_network_method(cl.network.is_bssid);
 }
 
 int e911_call_location_use_device(sip_msg_t *msg)

@@ -63,6 +63,11 @@ typedef struct e911_call_location
 	int has_network;
 	int has_site;
 	int applied; /* the outcome's record now holds the site's location */
+	/* the lookup outcome the decision was made with (a new one for the
+	 * same message is decided again) */
+	int loc_seen;
+	int loc_status;
+	int64_t loc_fetched_at;
 	e911_site_hit_t site;
 } e911_call_location_t;
 
@@ -92,10 +97,6 @@ const e911_call_location_t *e911_call_location(sip_msg_t *msg, e911_loc_t *loc);
 
 /* The decision made for msg, or NULL when none was made (does not decide). */
 const e911_call_location_t *e911_call_location_made(sip_msg_t *msg);
-
-/* The PIDF-LO method token for msg's location: the network's when it won,
- * else NULL (Manual). */
-const char *e911_call_location_method(sip_msg_t *msg);
 
 /* 1 when the device's own Geolocation won for msg (ours is not added). */
 int e911_call_location_use_device(sip_msg_t *msg);

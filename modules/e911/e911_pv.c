@@ -125,7 +125,9 @@ int e911_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		return pv_get_cstr(msg, param, res, c.urn);
 	}
 	if(msg && msg->first_line.type == SIP_REQUEST
-			&& msg->REQ_METHOD == METHOD_INVITE) {
+			&& msg->REQ_METHOD == METHOD_INVITE && id != PVN_CLASS
+			&& id != PVN_SERVICE && id != PVN_DEVICE_LOCATION && id != PVN_CHECK
+			&& id != PVN_LOOKUP_SOURCE) {
 		/* an emergency call: which location it carries, and why */
 		cl = e911_call_location(msg, e911_loc_get(msg));
 	}
@@ -209,7 +211,6 @@ int e911_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 			return pv_get_cstr(msg, param, res, buf);
 		case PVN_PIDF:
 			opts = e911_pidf_options(e911_rewrite_cfg.domain.s, time(NULL));
-			opts.method = e911_call_location_method(msg);
 			if(e911_pidf_render(loc->rec, &opts, buf, sizeof(buf)) < 0)
 				return pv_get_null(msg, param, res);
 			return pv_get_cstr(msg, param, res, buf);

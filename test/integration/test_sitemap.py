@@ -358,6 +358,7 @@ class TestSiteLocation(SiteCase):
 # 2. refresh: a new map changes the answer, a broken one keeps the old
 
 class TestSiteMapRefresh(SiteCase):
+    DEFINES = {"E911_SITES_MAX_BYTES": "8192"}
 
     def test_refresh_then_broken_map_keeps_the_old_one(self):
         before = self.rpc_int(self.rpc("e911.sites", "0"), "loads")
@@ -383,6 +384,13 @@ class TestSiteMapRefresh(SiteCase):
             (json.dumps({"sites": [{"id": "a", "networks": ["10.1.3.0/24"],
                                     "civic": {"A1": ["x"]}}]}).encode(),
              "civic.A1"),
+            (json.dumps({"sites": [{"id": "a", "networks": ["10.1.3.0/24"],
+                                    "civic": {"LOC": "x" * 9000}}]}).encode(),
+             "document larger than sites_max_bytes (8192)"),
+            (json.dumps({"sites": [
+                {"id": "a", "networks": ["10.1.3.0/24"], "civic": {"A3": "x"}},
+                {"id": "b", "networks": ["10.1.3.0/24"], "civic": {"A3": "y"}}]}).encode(),
+             "10.1.3.0/24 is claimed by two sites (a and b)"),
         ]
         for body, reason in hostile:
             failures = self.rpc_int(self.rpc("e911.sites", "0"), "failures")
@@ -446,6 +454,26 @@ class TestSiteMapHttp(SiteCase):
         self.assertCivic(self.pidf(self.assertInviteAt(call, "default")),
                          {"BLD": "Tower C"})
         self.server.mode = "ok"
+        # 10^5 prefixes (1000 sites of 100 /32s, nested in the campus /8s
+        # of 100 more sites): loaded, and every answer still right
+        doc = load_sites()
+        for i in range(100):
+            doc["sites"].append({"id": "campus-%d" % i, "networks": ["%d.0.0.0/8" % (20 + i)],
+                                 "civic": {"country": "US", "A3": "Campus %d" % i}})
+        for i in range(1000):
+            doc["sites"].append({
+                "id": "floor-%d" % i,
+                "networks": ["%d.%d.%d.%d/32" % (20 + i % 100, i // 100, j, 7) for j in range(100)],
+                "civic": {"country": "US", "A3": "Chicago", "FLR": str(i)}})
+        before = self.rpc_int(self.rpc("e911.sites", "0"), "loads")
+        self.server.set_body(json.dumps(doc).encode())
+        text = self.wait_rpc(lambda x: (self.rpc_int(x, "loads") or 0) > before, 20)
+        self.assertEqual(self.rpc_int(text, "prefixes_v4"), 100102, text)
+        self.assertIn("floor-512", self.rpc("e911.match", "32.5.42.7"))
+        self.assertIn("campus-12", self.rpc("e911.match", "32.5.42.8"))
+        call = self.call_from("127.0.0.5")
+        self.assertCivic(self.pidf(self.assertInviteAt(call, "default")),
+                         {"BLD": "Tower C"})
 
 
 class TestSiteMapUnreachable(SiteCase):

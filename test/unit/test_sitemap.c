@@ -200,6 +200,8 @@ static void test_relocate(void **state)
 	e911_sitemap_t *m =
 			load_case(E911_TEST_DATA "/sitemap/valid/nested", err, sizeof(err));
 	const e911_record_t *site = e911_sitemap_site_record(m, 2);
+	static char pidf[E911_PIDF_MAX];
+	e911_pidf_opts_t o = e911_pidf_options("e911.example.net", 1795000000);
 	e911_record_t *r;
 
 	assert_non_null(caller);
@@ -215,6 +217,15 @@ static void test_relocate(void **state)
 	assert_true(r->flags & E911_REC_VALIDATED);
 	assert_int_equal(e911_same_place(r, site), 1);
 	assert_int_equal(e911_same_place(r, caller), 0);
+	/* placed by its network: the document says how, without an option */
+	r->flags |= E911_REC_AT_SITE;
+	assert_true(e911_pidf_render(r, &o, pidf, sizeof(pidf)) > 0);
+	assert_non_null(strstr(pidf, "<gp:method>Wiremap</gp:method>"));
+	r->flags |= E911_REC_AT_SITE_BSSID;
+	assert_true(e911_pidf_render(r, &o, pidf, sizeof(pidf)) > 0);
+	assert_non_null(strstr(pidf, "<gp:method>802.11</gp:method>"));
+	assert_true(e911_pidf_render(caller, &o, pidf, sizeof(pidf)) > 0);
+	assert_non_null(strstr(pidf, "<gp:method>Manual</gp:method>"));
 	free(r);
 	/* no route at the site: the caller's home route is not kept */
 	r = e911_record_relocate(caller, e911_sitemap_site_record(m, 1));

@@ -275,11 +275,16 @@ typedef struct stamp
 /* Writes one tuple: id, one geopriv holding the civic or geodetic
  * location, usage rules, method, and the timestamp. */
 /* The method token to write: opts->method when it is a plain token of at
- * most 32 characters (A-Z a-z 0-9 . _ -), else "Manual". */
-static const char *method_token(const char *m)
+ * most 32 characters (A-Z a-z 0-9 . _ -); without one, how the record was
+ * placed (Wiremap, 802.11) or "Manual"; "Manual" for a bad one. */
+static const char *method_token(const e911_record_t *rec, const char *m)
 {
 	size_t n;
 
+	if(m == NULL && (rec->flags & E911_REC_AT_SITE_BSSID))
+		return "802.11";
+	if(m == NULL && (rec->flags & E911_REC_AT_SITE))
+		return "Wiremap";
 	if(m == NULL)
 		return "Manual";
 	n = strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567"
@@ -372,9 +377,11 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 	E911_BUF_LIT(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	out_presence(&o, rec, opts);
 	if(civic)
-		e911_buf_tuple(&o, rec, 1, &ts, &expiry, method_token(opts->method));
+		e911_buf_tuple(
+				&o, rec, 1, &ts, &expiry, method_token(rec, opts->method));
 	if(geo)
-		e911_buf_tuple(&o, rec, 0, &ts, &expiry, method_token(opts->method));
+		e911_buf_tuple(
+				&o, rec, 0, &ts, &expiry, method_token(rec, opts->method));
 	E911_BUF_LIT(&o, "</presence>\n");
 	if(o.failed || o.pos > (size_t)INT32_MAX) {
 		buf[0] = '\0';

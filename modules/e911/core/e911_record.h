@@ -86,6 +86,11 @@ typedef enum e911_field
 #define E911_REC_VALIDATED_SET (1u << 3) /* "validated" was present */
 #define E911_REC_MULTI_FLOOR (1u << 4)	 /* site.multi_floor: true */
 #define E911_REC_MULTI_UNIT (1u << 5)	 /* site.multi_unit: true */
+/* never in a parsed record: the caller placed at a site of the site map
+ * (e911_record_relocate), found by an address prefix or a WLAN BSSID; the
+ * PIDF-LO method says so (Wiremap, 802.11) */
+#define E911_REC_AT_SITE (1u << 6)
+#define E911_REC_AT_SITE_BSSID (1u << 7)
 
 /* A record larger than this (header and pool) is rejected as malformed. */
 #define E911_REC_MAX_SIZE 16384
