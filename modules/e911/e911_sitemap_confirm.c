@@ -15,6 +15,7 @@
 #include "../../core/dprint.h"
 #include "../../core/ip_addr.h"
 #include "../../core/parser/contact/parse_contact.h"
+#include "../../core/parser/parse_expires.h"
 #include "../../core/parser/parse_to.h"
 
 #include "core/e911_pidf.h"
@@ -109,6 +110,32 @@ static int fill(const char *tmpl, const char *address, const char *network,
 	return (int)n;
 }
 
+/* The contact a REGISTER adds, or NULL for a de-registration (Contact: *,
+ * Expires: 0, ;expires=0), a fetch of bindings (no Contact) or a Contact
+ * that cannot be parsed: nothing to confirm for those. */
+static contact_t *added_contact(sip_msg_t *msg)
+{
+	contact_body_t *cb;
+	contact_t *c;
+	exp_body_t *e;
+
+	if(parse_contact_header(msg) < 0 || msg->contact == NULL
+			|| (cb = (contact_body_t *)msg->contact->parsed) == NULL || cb->star
+			|| (c = cb->contacts) == NULL)
+		return NULL;
+	if(c->expires)
+		return (c->expires->body.len == 1 && c->expires->body.s[0] == '0')
+					   ? NULL
+					   : c;
+	if(parse_headers(msg, HDR_EXPIRES_F, 0) == 0 && msg->expires
+			&& (msg->expires->parsed || parse_expires(msg->expires) == 0)) {
+		e = (exp_body_t *)msg->expires->parsed;
+		if(e && e->valid && e->val == 0)
+			return NULL;
+	}
+	return c;
+}
+
 /* Where the device's REGISTER came from, as a next hop. */
 static int source_hop(sip_msg_t *msg, char *out, size_t size)
 {
@@ -138,7 +165,7 @@ int e911_confirm_register(sip_msg_t *msg, e911_loc_t *loc)
 	e911_network_t nets[E911_NETWORKS_MAX];
 	e911_network_t net;
 	e911_site_hit_t *hit;
-	contact_body_t *cb;
+	contact_t *contact;
 	struct to_body *to;
 	char address[512];
 	char text[CONFIRM_TEXT_MAX];
@@ -152,7 +179,8 @@ int e911_confirm_register(sip_msg_t *msg, e911_loc_t *loc)
 	int on_site;
 	int queued = 0;
 
-	if(seen == NULL || msg == NULL || loc == NULL || loc->rec == NULL)
+	if(seen == NULL || msg == NULL || loc == NULL || loc->rec == NULL
+			|| (contact = added_contact(msg)) == NULL)
 		return 0;
 	n = e911_request_networks(msg, nets, E911_NETWORKS_MAX);
 	if(n <= 0)
@@ -177,11 +205,9 @@ int e911_confirm_register(sip_msg_t *msg, e911_loc_t *loc)
 			"asking the user to confirm the address on file\n",
 			loc->key, nets[0].text, nets[0].via);
 	/* the MESSAGE, to the registering contact through where it came from */
-	if(parse_contact_header(msg) == 0 && msg->contact
-			&& (cb = (contact_body_t *)msg->contact->parsed) != NULL
-			&& cb->contacts != NULL && msg->to && (to = get_to(msg)) != NULL
+	if(msg->to && (to = get_to(msg)) != NULL
 			&& source_hop(msg, hop, sizeof(hop)) > 0) {
-		ruri = cb->contacts->uri;
+		ruri = contact->uri;
 		dst.s = hop;
 		dst.len = strlen(hop);
 		tlen = fill(e911_confirm_cfg.message, address, nets[0].text, loc->key,

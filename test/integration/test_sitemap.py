@@ -573,7 +573,7 @@ class Phone:
         self.messages = []
         self.cseq = 0
 
-    def register(self, kport, timeout=5.0):
+    def register(self, kport, timeout=5.0, expires=3600):
         """Sends a REGISTER; returns (status, seconds to the final reply)."""
         self.cseq += 1
         cid = "reg-%s-%s-%d@%s" % (self.user, self.ip, self.cseq, self.ip)
@@ -582,10 +582,10 @@ class Phone:
                "From: <sip:%s@e911.test>;tag=ph%d\r\n"
                "To: <sip:%s@e911.test>\r\n"
                "Call-ID: %s\r\nCSeq: %d REGISTER\r\n"
-               "Contact: <sip:%s@%s:%d>\r\nExpires: 3600\r\nMax-Forwards: 70\r\n"
+               "Contact: <sip:%s@%s:%d>\r\nExpires: %d\r\nMax-Forwards: 70\r\n"
                "Content-Length: 0\r\n\r\n") % (
             t.HOST, kport, self.ip, self.port, self.port, self.cseq, self.user,
-            self.cseq, self.user, cid, self.cseq, self.user, self.ip, self.port)
+            self.cseq, self.user, cid, self.cseq, self.user, self.ip, self.port, expires)
         t0 = time.monotonic()
         self.sock.sendto(msg.encode(), (t.HOST, kport))
         deadline = t0 + t.scaled(timeout)
@@ -662,9 +662,9 @@ class TestConfirmationLoop(SiteCase):
             self.assertIn("127.0.0.6", body)
             self.assertIn(b"Content-Type: text/plain", msgs[0])
             deadline = time.monotonic() + t.scaled(5)
-            while time.monotonic() < deadline and not self.hook.events("location-unconfirmed"):
+            while time.monotonic() < deadline and not self.events_from("127.0.0.6"):
                 time.sleep(0.05)
-            ev = self.hook.events("location-unconfirmed")
+            ev = self.events_from("127.0.0.6")
             self.assertEqual(len(ev), 1, ev)
             self.assertEqual((ev[0]["key"], ev[0]["network"], ev[0]["update_url"]),
                              ("alice", "127.0.0.6", self.UPDATE_URL))
@@ -674,12 +674,29 @@ class TestConfirmationLoop(SiteCase):
             self.assertEqual(code, 200)
             time.sleep(t.scaled(1.5))
             self.assertEqual(len(phone.wait_messages(2, 0.5)), 1)
-            self.assertEqual(len(self.hook.events("location-unconfirmed")), 1)
+            self.assertEqual(len(self.events_from("127.0.0.6")), 1)
+        finally:
+            phone.close()
+
+    def events_from(self, ip):
+        return [e for e in self.hook.events("location-unconfirmed") if e["network"] == ip]
+
+    def test_deregistration_asks_nothing(self):
+        phone = Phone("127.0.0.8", "alice")
+        try:
+            code, _ = phone.register(self.env.kamailio.port, expires=0)
+            self.assertEqual(code, 200)
+            self.assertEqual(phone.wait_messages(1, 1.5), [])
+            # not remembered as seen either: the next registration asks
+            code, _ = phone.register(self.env.kamailio.port)
+            self.assertEqual(code, 200)
+            self.assertEqual(len(phone.wait_messages(1, 5)), 1)
         finally:
             phone.close()
 
     def test_site_or_registered_network_no_message(self):
         before = len(self.hook.events("location-unconfirmed"))
+        # (bob: no other test registers him)
         for ip in ("127.0.0.5", "127.0.0.1"):
             phone = Phone(ip, "bob")
             try:
