@@ -17,6 +17,7 @@
 #include "../../core/parser/parse_via.h"
 
 #include "core/e911_cidr.h"
+#include "core/e911_geoloc.h"
 #include "core/e911_text.h"
 #include "e911_device_location.h"
 #include "e911_location_precedence.h"
@@ -92,19 +93,24 @@ int e911_location_precedence_init(void)
 	}
 	if(parse_from(c->from, &c->from_mask) < 0)
 		return -1;
-	if(c->from_mask != FROM_SOURCE && (c->trusted == NULL || !c->trusted[0]))
+	if(c->from_mask != FROM_SOURCE && (c->trusted == NULL || !c->trusted[0])
+			&& e911_device_location_cfg.trusted_flag < 0)
 		LM_WARN("e911: network_from names more than the source address but "
-				"trusted_networks is empty: only the source address is "
-				"used\n");
+				"neither trusted_networks nor trusted_flag is set: only the "
+				"source address is used\n");
 	return 0;
 }
 
-/* Whether msg comes from one of trusted_networks. */
+/* Whether msg comes from one of trusted_networks, or from the trust domain
+ * (trusted_flag, set by the script: the same trust that lets its identity
+ * and location through, e911_device_location.c). */
 static int trusted(sip_msg_t *msg, const char *src)
 {
 	const char *t = e911_network_cfg.trusted;
 
-	return t && t[0] && e911_cidr_contains(t, src, strlen(src)) == 1;
+	if(t && t[0] && e911_cidr_contains(t, src, strlen(src)) == 1)
+		return 1;
+	return e911_request_trusted(msg);
 }
 
 static int add_addr(e911_network_t *n, const char *s, int len, const char *via)
@@ -233,6 +239,37 @@ int e911_networks_in(const e911_network_t *nets, int n, const char *list)
 	return 0;
 }
 
+/* How many of the device's own location values may win the precedence:
+ * all of them from a trusted request (trust domain or trusted_networks);
+ * from anyone else only the by-reference values geolocation_allow let
+ * through - a cid: value a caller made up is conveyed, never preferred. */
+static int device_values(sip_msg_t *msg)
+{
+	e911_geoloc_t g[E911_NETWORKS_MAX * 4];
+	char err[96];
+	char *src;
+	char srcbuf[64];
+	str v;
+	int n;
+	int i;
+	int count = 0;
+
+	n = e911_device_location(msg, &v);
+	if(n <= 0)
+		return 0;
+	src = ip_addr2a(&msg->rcv.src_ip);
+	snprintf(srcbuf, sizeof(srcbuf), "%s", src ? src : "");
+	if(trusted(msg, srcbuf))
+		return n;
+	n = e911_geoloc_parse(v.s, (size_t)v.len, g,
+			(int)(sizeof(g) / sizeof(g[0])), err, sizeof(err));
+	for(i = 0; i < n; i++) {
+		if(g[i].scheme != E911_GEOLOC_CID)
+			count++;
+	}
+	return count;
+}
+
 static int same_msg(sip_msg_t *msg)
 {
 	return msg != NULL && cl.msg_id == msg->id && cl.msg_pid == msg->pid;
@@ -298,7 +335,7 @@ const e911_call_location_t *e911_call_location(sip_msg_t *msg, e911_loc_t *loc)
 	}
 	if(cl.has_site)
 		in.site_id = cl.site.id;
-	in.device = e911_device_location(msg, NULL) > 0;
+	in.device = device_values(msg);
 	in.record = 0;
 	in.in_record = -1;
 	in.same_place = -1;

@@ -9,14 +9,18 @@
 /*
  * Which network: the packet's source address by default; with
  * network_from, and only when the packet comes from trusted_networks (the
- * SBCs or edge proxies that set them), also the BSSID in
+ * SBCs or edge proxies that set them) or from the trust domain
+ * (trusted_flag), also the BSSID in
  * P-Access-Network-Info (i-wlan-node-id, RFC 7315), the device's own
  * address in its Contact, and the address the edge proxy recorded in the
  * device's Via (received, else sent-by). Untrusted values are ignored
  * (logged at debug). The most specific network that maps to a site wins.
  *
  * Which location: core/e911_precedence.c decides between the site, the
- * device's own Geolocation and the service record (location_precedence),
+ * device's own Geolocation (from outside the trust domain only the
+ * by-reference values geolocation_allow lets through count: a cid: value
+ * is conveyed, never preferred) and the service record
+ * (location_precedence),
  * and e911_route() carries the decision out. The decision of a call is
  * made once and kept for $e911(...), the audit line and the notification.
  */

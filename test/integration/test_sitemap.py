@@ -500,6 +500,13 @@ class TestSiteMapUnreachable(SiteCase):
 # 3. precedence: device Geolocation vs site vs record
 
 class PrecedenceCase(SiteCase):
+    # the callers' own LIS may be forwarded (issue 18's geolocation_allow)
+    LIS = {"E911_GEOLOCATION_ALLOW": t.q("https://lis.caller.example")}
+
+    @classmethod
+    def extra_setup(cls):
+        cls.DEFINES = dict(cls.LIS, **cls.DEFINES)
+
     def device_call(self):
         # from the site network, with the device's own Geolocation
         return self.call_from("127.0.0.5", scenario="uac_invite_locsrc.xml")
