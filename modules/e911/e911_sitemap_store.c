@@ -225,9 +225,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 /* GETs the map over http(s), conditionally. 1 with a new body, 0 when not
  * modified, -1 with err. */
+/* the refresher's easy handle (kept: the connection is reused) */
+static CURL *easy = NULL;
+
 static int fetch_http(sm_body_t *b, char *err, size_t errlen)
 {
-	static CURL *easy = NULL;
 	struct curl_slist *h = NULL;
 	char hdr[400];
 	char errbuf[CURL_ERROR_SIZE];
@@ -434,8 +436,15 @@ static int sm_refresh(void)
 
 void e911_sitemap_load_initial(void)
 {
-	if(sm != NULL)
-		sm_refresh();
+	if(sm == NULL)
+		return;
+	sm_refresh();
+	/* the main process fetches no more: no connection of it is inherited
+	 * by the processes it forks */
+	if(easy != NULL) {
+		curl_easy_cleanup(easy);
+		easy = NULL;
+	}
 }
 
 static void refresher_loop(void)
