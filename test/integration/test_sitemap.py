@@ -278,7 +278,10 @@ class TestSiteLocation(SiteCase):
         # the network says Tower C, the record says Evanston: a conflict
         self.assertTrue(a["conflict"])
         self.assertFalse(a["moved"])
-        self.assertIn("location conflict for key 'alice'", self.env.kamailio.log_text())
+        log = self.env.kamailio.log_text()
+        self.assertIn("location conflict for key 'alice'", log)
+        # the cfg's line: $e911(source) is the source that won
+        self.assertIn("call from 'alice' location fresh (network)", log)
 
     def test_longest_prefix_wins(self):
         # 127.0.0.4 is only in campus (127.0.0.4/31); .5 is tower-c-3 (/32)
@@ -684,6 +687,27 @@ class TestConfirmationLoop(SiteCase):
             self.assertEqual(len(self.events_from("127.0.0.6")), 1)
         finally:
             phone.close()
+
+    def test_notification_says_which_source_won(self):
+        call = self.call_from("127.0.0.5")
+        self.assertInviteAt(call, "default")
+        call2 = self.call_from("127.0.0.6")
+        self.assertInviteAt(call2, "psap")
+        deadline = time.monotonic() + t.scaled(5)
+        got = {}
+        while time.monotonic() < deadline and len(got) < 2:
+            for e in self.hook.events("emergency_call"):
+                if e.get("call_id") in (call.call_id, call2.call_id):
+                    got[e["call_id"]] = e["location"]
+            time.sleep(0.05)
+        a, b = got.get(call.call_id), got.get(call2.call_id)
+        self.assertIsNotNone(a, got)
+        self.assertIsNotNone(b, got)
+        self.assertEqual((a["won"], a["site"], a["moved"], a["conflict"]),
+                         ("network", "tower-c-3", False, True))
+        self.assertIn("Tower C", a["address"])
+        self.assertEqual((b["won"], b["moved"]), ("service", True))
+        self.assertIn("no site for 127.0.0.6", b["why"])
 
     def events_from(self, ip):
         return [e for e in self.hook.events("location-unconfirmed") if e["network"] == ip]

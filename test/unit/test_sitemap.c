@@ -25,19 +25,26 @@
 
 #define MAX_LEN (64u << 20)
 
-static e911_sitemap_t *load_case(const char *dir, char *err, size_t errlen)
+static e911_sitemap_t *load_file(const char *path, char *err, size_t errlen)
 {
-	char path[1200];
 	char *json;
 	size_t len;
 	e911_sitemap_t *m;
 
-	snprintf(path, sizeof(path), "%s/map.json", dir);
 	json = tu_read_file(path, &len);
-	assert_non_null(json);
+	if(json == NULL)
+		fail_msg("cannot read %s", path);
 	m = e911_sitemap_parse(json, len, MAX_LEN, err, errlen);
 	free(json);
 	return m;
+}
+
+static e911_sitemap_t *load_case(const char *dir, char *err, size_t errlen)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/map.json", dir);
+	return load_file(path, err, errlen);
 }
 
 /* The site a lookup gives, as its id or "-". */
@@ -164,6 +171,22 @@ static void test_site_location(void **state)
 	assert_null(e911_sitemap_site_record(n, -1));
 	free(m);
 	free(n);
+}
+
+/* The example map the cfg points to stays valid. */
+static void test_example_map(void **state)
+{
+	char err[256];
+	e911_sitemap_t *m = load_file(
+			E911_TEST_DATA "/../../cfg/sites.example.json", err, sizeof(err));
+	e911_ipaddr_t a;
+
+	if(m == NULL)
+		fail_msg("cfg/sites.example.json rejected: %s", err);
+	assert_int_equal(e911_ipaddr_parse("10.1.3.7", 8, &a), 0);
+	assert_string_equal(e911_sitemap_site_id(m, e911_sitemap_match_addr(m, &a)),
+			"hq-tower-c-3");
+	free(m);
 }
 
 /* A body over the bound, or an empty one, is refused before parsing. */
@@ -509,6 +532,7 @@ int main(void)
 			cmocka_unit_test(test_valid),
 			cmocka_unit_test(test_invalid),
 			cmocka_unit_test(test_site_location),
+			cmocka_unit_test(test_example_map),
 			cmocka_unit_test(test_bounds),
 			cmocka_unit_test(test_relocate),
 			cmocka_unit_test(test_pani),
