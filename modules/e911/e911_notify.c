@@ -209,9 +209,8 @@ static int message_text(json_t *facts, char *buf, size_t size)
 	if(won && n >= 0 && (size_t)n < size)
 		n += snprintf(buf + n, size - n, "Location source: %s (%s)%s\r\n", won,
 				why ? why : "",
-				moved ? "\r\nMoved: the caller is on a "
-						"network outside the registered "
-						"location's"
+				moved ? "\r\nMoved: calling from neither a known site "
+						"nor a network of the registered location"
 					  : "");
 	return n;
 }
@@ -286,6 +285,24 @@ drop:
 	return -1;
 }
 
+/* Queues one note of the confirmation loop and counts it: 1 queued, -1
+ * dropped (logged). */
+static int queue_one(note_t *n, const char *what)
+{
+	int queued = 0;
+	int dropped = 0;
+
+	push_or_drop(n, &queued, &dropped);
+	if(queued) {
+		update_stat(e911_st.notify_queued, 1);
+		return 1;
+	}
+	update_stat(e911_st.notify_dropped, 1);
+	LM_ERR("e911: notification queue full (%d) or no memory: %s dropped\n",
+			e911_notify_cfg.queue_size, what);
+	return -1;
+}
+
 int e911_notify_event(json_t *event)
 {
 	char *json;
@@ -296,51 +313,39 @@ int e911_notify_event(json_t *event)
 	json = json_dumps(event, JSON_COMPACT);
 	n = json ? note_new(KIND_HOOK, json, strlen(json)) : NULL;
 	free(json);
-	if(n && queue_push(n, 1) == 0) {
-		update_stat(e911_st.notify_queued, 1);
-		return 1;
-	}
-	if(n)
-		shm_free(n);
-	update_stat(e911_st.notify_dropped, 1);
-	LM_ERR("e911: notification queue full (%d): event dropped\n",
-			e911_notify_cfg.queue_size);
-	return -1;
+	return queue_one(n, "event");
 }
 
 int e911_notify_device(str *ruri, str *to, str *dst, const char *text, int len)
 {
 	char *b;
+	char *p;
 	int blen;
 	note_t *n;
 
 	if(nq == NULL || !e911_notify_cfg.device_messages)
 		return 2;
+	/* ruri NUL to NUL next-hop NUL text */
 	blen = ruri->len + 1 + to->len + 1 + dst->len + 1 + len;
 	b = pkg_malloc(blen + 1);
 	if(b == NULL) {
 		PKG_MEM_ERROR;
 		return -1;
 	}
-	memcpy(b, ruri->s, ruri->len);
-	b[ruri->len] = '\0';
-	memcpy(b + ruri->len + 1, to->s, to->len);
-	b[ruri->len + 1 + to->len] = '\0';
-	memcpy(b + ruri->len + 1 + to->len + 1, dst->s, dst->len);
-	b[ruri->len + 1 + to->len + 1 + dst->len] = '\0';
-	memcpy(b + ruri->len + to->len + dst->len + 3, text, len);
+	p = b;
+	memcpy(p, ruri->s, ruri->len);
+	p += ruri->len;
+	*p++ = '\0';
+	memcpy(p, to->s, to->len);
+	p += to->len;
+	*p++ = '\0';
+	memcpy(p, dst->s, dst->len);
+	p += dst->len;
+	*p++ = '\0';
+	memcpy(p, text, len);
 	n = note_new(KIND_DEVICE, b, blen);
 	pkg_free(b);
-	if(n && queue_push(n, 1) == 0) {
-		update_stat(e911_st.notify_queued, 1);
-		return 1;
-	}
-	if(n)
-		shm_free(n);
-	update_stat(e911_st.notify_dropped, 1);
-	LM_ERR("e911: notification queue full (%d): device MESSAGE dropped\n",
-			e911_notify_cfg.queue_size);
-	return -1;
+	return queue_one(n, "device MESSAGE");
 }
 
 /* --- delivery, in the notifier process --- */
