@@ -42,6 +42,7 @@
 
 #include "core/e911_pidf.h"
 #include "core/e911_precedence.h"
+#include "e911_lookup.h"
 #include "e911_sitemap_store.h"
 
 #define SM_ERR_MAX 256
@@ -271,6 +272,15 @@ static int fetch_http(sm_body_t *b, char *err, size_t errlen)
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, b);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "kamailio-e911/1");
+	/* TLS as for the location service (tls_verify, tls_ca_file) */
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER,
+			e911_lookup_cfg.fetch.tls_verify ? 1L : 0L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST,
+			e911_lookup_cfg.fetch.tls_verify ? 2L : 0L);
+	if(e911_lookup_cfg.fetch.tls_ca_file
+			&& e911_lookup_cfg.fetch.tls_ca_file[0])
+		curl_easy_setopt(
+				easy, CURLOPT_CAINFO, e911_lookup_cfg.fetch.tls_ca_file);
 	cc = curl_easy_perform(easy);
 	curl_slist_free_all(h);
 	if(b->too_big) {
