@@ -40,6 +40,8 @@ DATA = os.path.join(t.SOURCE_DIR, "test", "data", "sitemap", "integration")
 RECORDS = os.path.join(DATA, "records.json")
 SITES = os.path.join(DATA, "sites.json")
 TRUSTED_EDGE = "127.0.0.7"
+LUA_CFG = os.path.join(t.SOURCE_DIR, "cfg", "kamailio-lua.cfg")
+LUA_SCRIPT = os.path.join(t.SOURCE_DIR, "cfg", "e911.lua")
 PIDF_NS = "urn:ietf:params:xml:ns:pidf:geopriv10"
 
 
@@ -156,9 +158,13 @@ class SiteCase(t.E911TestCase):
 
     DEFINES = {}
     SITES_URL = None
+    CFG = t.E911_CFG
 
     @classmethod
     def setUpClass(cls):
+        if cls.CFG == LUA_CFG and not os.path.exists(
+                os.path.join(t.KAMAILIO_MODULES_DIR, "app_lua.so")):
+            raise unittest.SkipTest("app_lua.so is not installed")
         cls.tmp = tempfile.mkdtemp(prefix="e911-sitemap-")
         cls.audit = os.path.join(cls.tmp, "audit.jsonl")
         cls.map_path = os.path.join(cls.tmp, "sites.json")
@@ -171,9 +177,11 @@ class SiteCase(t.E911TestCase):
             "E911_NETWORK_FROM": t.q("source,pani"),
             "E911_AUDIT_LOG": t.q(cls.audit),
         }
+        if cls.CFG == LUA_CFG:
+            defines["E911_LUA"] = t.q(LUA_SCRIPT)
         defines.update(cls.DEFINES)
-        cls.env = t.E911Env(cls.__name__, records_template=RECORDS, timeout_ms=500,
-                            defines=defines)
+        cls.env = t.E911Env(cls.__name__, cfg=cls.CFG, records_template=RECORDS,
+                            timeout_ms=500, defines=defines)
         cls.env.start()
 
     @classmethod
@@ -355,6 +363,22 @@ class TestSiteLocation(SiteCase):
         self.assertRegex(text, r"match:\s*none")
         r = self.env.kamailio.kamcmd("e911.match", "not-an-ip", check=False)
         self.assertIn("not an IPv4 or IPv6 address", r.text)
+
+
+class TestSiteLocationLua(SiteCase):
+    """The KEMI (Lua) flavour of the reference cfg: the same site map wiring."""
+
+    CFG = LUA_CFG
+
+    def test_site_network_and_moved(self):
+        call = self.call_from("127.0.0.5")
+        body = self.pidf(self.assertInviteAt(call, "default"))
+        self.assertCivic(body, {"BLD": "Tower C", "FLR": "3"})
+        self.assertEqual(set(self.methods(body)), {b"Wiremap"})
+        self.assertEqual(self.audit_of(call)["location"]["won"], "network")
+        call = self.call_from("127.0.0.6")
+        self.assertInviteAt(call, "psap")
+        self.assertTrue(self.audit_of(call)["location"]["moved"])
 
 
 # ---------------------------------------------------------------------------
