@@ -280,8 +280,16 @@ static void apply(e911_loc_t *loc)
 {
 	e911_record_t *r;
 
-	if(loc == NULL || cl.applied || cl.out.winner != E911_LS_NETWORK)
+	if(loc == NULL || cl.out.winner != E911_LS_NETWORK)
 		return;
+	/* placed already; a failure route that looked the caller up again
+	 * (e911_fallback) has the service's record back and places it again */
+	if(loc->rec
+			&& (loc->rec->flags
+					& (E911_REC_AT_SITE | E911_REC_AT_SITE_BSSID))) {
+		cl.applied = 1;
+		return;
+	}
 	r = e911_record_relocate(loc->rec, cl.site.rec);
 	if(r == NULL || r->size > sizeof(loc->buf)) {
 		LM_ERR("e911: cannot place key '%s' at site %s (out of memory): "

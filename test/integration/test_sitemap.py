@@ -433,6 +433,35 @@ class TestSiteMapRefresh(SiteCase):
         self.assertIn("keeping the map loaded", self.env.kamailio.log_text())
 
 
+class TestSiteRetry(SiteCase):
+    """A site whose PSAP fails: the failure-route retry toward the fallback
+    carries the site's location too (the first call is a cache miss, so the
+    rewrite is made in the resumed route and repeated in the failure route)."""
+
+    def test_retry_to_fallback_keeps_the_site_location(self):
+        doc = load_sites()
+        doc["sites"].append({"id": "busy-site", "networks": ["127.0.0.9/32"],
+                             "civic": {"country": "US", "A1": "IL", "A3": "Chicago",
+                                       "RD": "Lake", "STS": "St", "HNO": "5",
+                                       "BLD": "Annex", "FLR": "2"},
+                             "route": {"uri": self.env.psap_uri("busy")}})
+        before = self.rpc_int(self.rpc("e911.sites", "0"), "loads")
+        with open(self.map_path + ".new", "w") as f:
+            json.dump(doc, f)
+        os.replace(self.map_path + ".new", self.map_path)
+        self.wait_rpc(lambda x: (self.rpc_int(x, "loads") or 0) > before)
+        for caller in ("alice", "alice", "nobody-known"):
+            with self.subTest(caller=caller):
+                call = self.env.call("911", caller=caller, local_ip="127.0.0.9",
+                                     tag="retry-%s" % caller)
+                hits = self.env.find_invites(call.call_id, count=2)
+                self.assertEqual([r for r, _ in hits], ["busy", "fallback"], call.describe())
+                for _, rx in hits:
+                    body = self.pidf(rx)
+                    self.assertCivic(body, {"BLD": "Annex", "FLR": "2", "RD": "Lake"})
+                    self.assertEqual(set(self.methods(body)), {b"Wiremap"})
+
+
 class TestSiteMapHttp(SiteCase):
     """The map over HTTP: conditional GET, refresh, a failing server."""
 
