@@ -27,7 +27,7 @@ if [ -f test/fuzz/CMakeLists.txt ]; then
 	CC=clang cmake -S . -B build-fuzz -DE911_BUILD_MODULE=OFF -DE911_FUZZ=ON \
 		-DE911_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build build-fuzz -j"$jobs" --target fuzz_record fuzz_pidf fuzz_dial \
-		fuzz_mime fuzz_geoloc fuzz_ruri fuzz_replication
+		fuzz_mime fuzz_geoloc fuzz_ruri fuzz_replication fuzz_sitemap
 	(cd build-fuzz && ctest --output-on-failure -L fuzz)
 else
 	echo "no fuzz targets"

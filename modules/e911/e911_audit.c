@@ -39,6 +39,7 @@
 
 #include "e911_lookup_async.h"
 #include "e911_audit.h"
+#include "e911_location_precedence.h"
 #include "e911_call_state.h"
 #include "core/e911_dialplan.h"
 #include "e911_classify.h"
@@ -119,6 +120,27 @@ static const char *class_name(int cls)
 									  : "none";
 }
 
+/* Which source the call's location came from and why, whether the caller
+ * moved, and a conflict between the network and the record. */
+static void call_location_facts(sip_msg_t *msg, e911_loc_t *loc, json_t *l)
+{
+	const e911_call_location_t *cl;
+
+	if(msg->first_line.type != SIP_REQUEST || msg->REQ_METHOD != METHOD_INVITE)
+		return;
+	cl = e911_call_location(msg, loc);
+	if(cl == NULL)
+		return;
+	set_str(l, "won", e911_locsrc_name(cl->out.winner), -1);
+	set_str(l, "why", cl->out.why, -1);
+	set_str(l, "site", cl->has_site ? cl->site.id : NULL, -1);
+	set_str(l, "network", cl->has_network ? cl->network.text : NULL, -1);
+	set_str(l, "network_from", cl->has_network ? cl->network.via : NULL, -1);
+	json_object_set_new(l, "moved",
+			cl->out.moved < 0 ? json_null() : json_boolean(cl->out.moved));
+	json_object_set_new(l, "conflict", json_boolean(cl->out.conflict));
+}
+
 json_t *e911_call_facts(sip_msg_t *msg, e911_loc_t *loc, int with_location)
 {
 	char ts[32];
@@ -178,6 +200,7 @@ json_t *e911_call_facts(sip_msg_t *msg, e911_loc_t *loc, int with_location)
 		set_str(l, "status", "none", -1);
 		set_str(l, "source", "none", -1);
 	}
+	call_location_facts(msg, loc, l);
 	json_object_set_new(o, "location", l);
 	return o;
 }

@@ -19,7 +19,7 @@
 #define GEO_MAX 16
 
 e911_device_location_cfg_t e911_device_location_cfg = {.trust_loc_src = 0,
-		.preference = "service",
+		.preference = "",
 		.prefer_device = 0,
 		.trusted_flag = -1,
 		.geo_allow = ""};
@@ -29,7 +29,10 @@ int e911_device_location_init(void)
 	e911_device_location_cfg_t *c = &e911_device_location_cfg;
 	char err[160];
 
-	if(strcasecmp(c->preference, "service") == 0) {
+	/* unset: location_precedence decides (e911_location_precedence.c) */
+	if(c->preference == NULL || c->preference[0] == '\0') {
+		c->prefer_device = 0;
+	} else if(strcasecmp(c->preference, "service") == 0) {
 		c->prefer_device = 0;
 	} else if(strcasecmp(c->preference, "device") == 0) {
 		c->prefer_device = 1;

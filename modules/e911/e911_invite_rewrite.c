@@ -37,6 +37,7 @@
 #include "e911_call_state.h"
 #include "e911_by_reference.h"
 #include "e911_device_location.h"
+#include "e911_location_precedence.h"
 #include "e911_psap_callback.h"
 #include "core/e911_dialplan.h"
 #include "core/e911_mime.h"
@@ -666,8 +667,9 @@ int e911_rewrite_pidf(
 
 void e911_rewrite_conveyance(sip_msg_t *msg, int *by_value, int *by_ref)
 {
-	int use_device = msg != NULL && e911_device_location(msg, NULL) > 0
-					 && e911_device_location_cfg.prefer_device;
+	/* the call's location precedence decides whether the device's own
+	 * location is the one the call carries */
+	int use_device = msg != NULL && e911_call_location_use_device(msg);
 
 	*by_value = !use_device && (e911_reference_cfg.mode & E911_MODE_VALUE);
 	*by_ref = !use_device && (e911_reference_cfg.mode & E911_MODE_REFERENCE);
@@ -874,6 +876,8 @@ int e911_route_msg(sip_msg_t *msg)
 		return route_unparsable(msg);
 
 	loc = e911_loc_get(msg);
+	/* network, device or service: which location the call carries */
+	e911_call_location(msg, loc);
 	if(loc && loc->rec) {
 		rc = route_location(msg, loc, NULL, NULL, &changed);
 		if(rc == E911_ROUTED_LOCATION || changed) {
@@ -928,6 +932,7 @@ int e911_fallback_msg(sip_msg_t *msg)
 	if(memo_load(&memo) == 0) {
 		e911_lookup_cache_only(msg, &memo.key, 0);
 		loc = e911_loc_get(msg);
+		e911_call_location(msg, loc);
 		if(loc && loc->rec
 				&& route_location(msg, loc, &e911_rewrite_cfg.fallback_route,
 						   &memo, &changed)

@@ -57,6 +57,9 @@
 #include "e911_dmq.h"
 #include "e911_rpc.h"
 #include "e911_invite_rewrite.h"
+#include "e911_location_precedence.h"
+#include "e911_sitemap_confirm.h"
+#include "e911_sitemap_store.h"
 
 MODULE_VERSION
 
@@ -185,6 +188,17 @@ static param_export_t params[] = {
 	{"readiness_rate", PARAM_INT, &e911_readiness_cfg.rate},
 	{"readiness_max", PARAM_INT, &e911_readiness_cfg.max},
 	{"readiness_max_age_days", PARAM_INT, &e911_readiness_cfg.max_age_days},
+	{"sites_url", PARAM_STRING, &e911_sitemap_cfg.url},
+	{"sites_refresh", PARAM_INT, &e911_sitemap_cfg.refresh},
+	{"sites_timeout_ms", PARAM_INT, &e911_sitemap_cfg.timeout_ms},
+	{"sites_max_bytes", PARAM_INT, &e911_sitemap_cfg.max_bytes},
+	{"location_precedence", PARAM_STRING, &e911_network_cfg.precedence},
+	{"trusted_networks", PARAM_STRING, &e911_network_cfg.trusted},
+	{"network_from", PARAM_STRING, &e911_network_cfg.from},
+	{"confirm_window", PARAM_INT, &e911_confirm_cfg.window},
+	{"confirm_max", PARAM_INT, &e911_confirm_cfg.max},
+	{"confirm_message", PARAM_STRING, &e911_confirm_cfg.message},
+	{"confirm_update_url", PARAM_STRING, &e911_confirm_cfg.update_url},
 	{0, 0, 0}
 };
 
@@ -262,6 +276,11 @@ static int mod_init(void)
 	dmq_tables.stale_ttl = e911_lookup_cfg.stale_ttl;
 	if(e911_dmq_init(&dmq_tables) < 0)
 		return -1;
+	if(e911_sitemap_init() < 0 || e911_location_precedence_init() < 0
+			|| e911_confirm_init() < 0) {
+		LM_ERR("e911: cannot set up the site map and location precedence\n");
+		return -1;
+	}
 	if(e911_notify_init(domain) < 0 || e911_audit_init() < 0) {
 		LM_ERR("e911: cannot set up notifications and the audit trail\n");
 		return -1;
@@ -282,6 +301,7 @@ static int mod_init(void)
 		LM_ERR("e911: cannot register statistics\n");
 		return -1;
 	}
+	e911_sitemap_load_initial();
 	LM_INFO("e911: location service %s, cache %d entries, timeout %d ms\n",
 			e911_lookup_cfg.param.location_url,
 			e911_lookup_cfg.param.cache_size, e911_lookup_cfg.param.timeout_ms);
@@ -292,7 +312,8 @@ static int child_init(int rank)
 {
 	if(e911_async_child_init(rank) < 0
 			|| e911_probe_child_init(rank) < 0
-			|| e911_dmq_child_init(rank) < 0)
+			|| e911_dmq_child_init(rank) < 0
+			|| e911_sitemap_child_init(rank) < 0)
 		return -1;
 	return e911_notify_child_init(rank);
 }

@@ -48,9 +48,10 @@
 
 #define KIND_HOOK 0
 #define KIND_SIP 1
+#define KIND_DEVICE 2 /* body: ruri NUL to NUL next-hop NUL text */
 #define BACKOFF_MS 500
 
-e911_notify_cfg_t e911_notify_cfg = {"", "", "", 0, 3, 1000, 2000, ""};
+e911_notify_cfg_t e911_notify_cfg = {"", "", "", 0, 3, 1000, 2000, "", 0};
 
 typedef struct note
 {
@@ -84,7 +85,8 @@ static int64_t now_ms(void)
 static int enabled(void)
 {
 	return (e911_notify_cfg.url && e911_notify_cfg.url[0])
-		   || (e911_notify_cfg.sip_uri && e911_notify_cfg.sip_uri[0]);
+		   || (e911_notify_cfg.sip_uri && e911_notify_cfg.sip_uri[0])
+		   || e911_notify_cfg.device_messages;
 }
 
 int e911_notify_init(const char *domain)
@@ -130,8 +132,10 @@ int e911_notify_init(const char *domain)
 		e911_notify_cfg.queue_size = 1;
 	if(e911_notify_cfg.retries < 0)
 		e911_notify_cfg.retries = 0;
-	if(e911_notify_cfg.sip_uri[0] && !tm_loaded) {
-		LM_ERR("e911: notify_sip_uri needs the tm module\n");
+	if((e911_notify_cfg.sip_uri[0] || e911_notify_cfg.device_messages)
+			&& !tm_loaded) {
+		LM_ERR("e911: notify_sip_uri and confirm_window need the tm "
+			   "module\n");
 		return -1;
 	}
 	register_procs(1);
@@ -195,13 +199,25 @@ static int message_text(json_t *facts, char *buf, size_t size)
 	const char *t = json_string_value(json_object_get(facts, "time"));
 	const char *cid = json_string_value(json_object_get(facts, "call_id"));
 	int test = json_is_true(json_object_get(facts, "test"));
+	const char *won = json_string_value(json_object_get(loc, "won"));
+	const char *why = json_string_value(json_object_get(loc, "why"));
+	int moved = json_is_true(json_object_get(loc, "moved"));
+	int n;
 
-	return snprintf(buf, size,
+	n = snprintf(buf, size,
 			"%s %s call from %s at %s\r\nCallback: %s\r\nLocation sent to "
 			"the PSAP: %s\r\nCall-ID: %s\r\n",
 			test ? "TEST" : "EMERGENCY", dialled ? dialled : "?",
 			caller ? caller : "unknown", t ? t : "?", cb ? cb : "none",
 			addr ? addr : "none (routed to the fallback)", cid ? cid : "?");
+	/* which source won and why; moved callers flagged */
+	if(won && n >= 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - n, "Location source: %s (%s)%s\r\n", won,
+				why ? why : "",
+				moved ? "\r\nMoved: calling from neither a known site "
+						"nor a network of the registered location"
+					  : "");
+	return n;
 }
 
 /* Queues n (NULL: it could not be made) and counts the outcome. */
@@ -274,6 +290,69 @@ drop:
 	return -1;
 }
 
+/* Queues one note of the confirmation loop and counts it: 1 queued, -1
+ * dropped (logged). */
+static int queue_one(note_t *n, const char *what)
+{
+	int queued = 0;
+	int dropped = 0;
+
+	push_or_drop(n, &queued, &dropped);
+	if(queued) {
+		update_stat(e911_st.notify_queued, 1);
+		return 1;
+	}
+	update_stat(e911_st.notify_dropped, 1);
+	LM_ERR("e911: notification queue full (%d) or no memory: %s dropped\n",
+			e911_notify_cfg.queue_size, what);
+	return -1;
+}
+
+int e911_notify_event(json_t *event)
+{
+	char *json;
+	note_t *n;
+
+	if(nq == NULL || e911_notify_cfg.url == NULL || !e911_notify_cfg.url[0])
+		return 2;
+	json = json_dumps(event, JSON_COMPACT);
+	n = json ? note_new(KIND_HOOK, json, strlen(json)) : NULL;
+	free(json);
+	return queue_one(n, "event");
+}
+
+int e911_notify_device(str *ruri, str *to, str *dst, const char *text, int len)
+{
+	char *b;
+	char *p;
+	int blen;
+	note_t *n;
+
+	if(nq == NULL || !e911_notify_cfg.device_messages)
+		return 2;
+	/* ruri NUL to NUL next-hop NUL text */
+	blen = ruri->len + 1 + to->len + 1 + dst->len + 1 + len;
+	b = pkg_malloc(blen + 1);
+	if(b == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	p = b;
+	memcpy(p, ruri->s, ruri->len);
+	p += ruri->len;
+	*p++ = '\0';
+	memcpy(p, to->s, to->len);
+	p += to->len;
+	*p++ = '\0';
+	memcpy(p, dst->s, dst->len);
+	p += dst->len;
+	*p++ = '\0';
+	memcpy(p, text, len);
+	n = note_new(KIND_DEVICE, b, blen);
+	pkg_free(b);
+	return queue_one(n, "device MESSAGE");
+}
+
 /* --- delivery, in the notifier process --- */
 
 /* After a failed attempt: schedule a retry or give up. */
@@ -284,14 +363,19 @@ static void attempt_failed(note_t *n, const char *why)
 		n->due_ms = now_ms() + ((int64_t)BACKOFF_MS << (n->attempts - 1));
 		update_stat(e911_st.notify_retried, 1);
 		LM_WARN("e911: notification %s failed (%s), retry %d of %d\n",
-				n->kind == KIND_HOOK ? "webhook" : "MESSAGE", why, n->attempts,
-				e911_notify_cfg.retries);
+				n->kind == KIND_HOOK	 ? "webhook"
+				: n->kind == KIND_DEVICE ? "device MESSAGE"
+										 : "MESSAGE",
+				why, n->attempts, e911_notify_cfg.retries);
 		queue_push(n, 0);
 		return;
 	}
 	update_stat(e911_st.notify_failed, 1);
 	LM_ERR("e911: notification %s failed after %d attempts (%s)\n",
-			n->kind == KIND_HOOK ? "webhook" : "MESSAGE", n->attempts, why);
+			n->kind == KIND_HOOK	 ? "webhook"
+			: n->kind == KIND_DEVICE ? "device MESSAGE"
+									 : "MESSAGE",
+			n->attempts, why);
 	lock_get(&nq->lock);
 	nq->count--;
 	lock_release(&nq->lock);
@@ -394,6 +478,35 @@ static void deliver_sip(note_t *n)
 		attempt_failed(n, "cannot send");
 }
 
+/* A MESSAGE to a device (confirmation loop): its Contact, To and the next
+ * hop its REGISTER came from are in the note, then the text. */
+static void deliver_device(note_t *n)
+{
+	static str method = str_init("MESSAGE");
+	static str hdrs = str_init("Content-Type: text/plain;charset=utf-8\r\n");
+	uac_req_t uac_r;
+	str ruri;
+	str to;
+	str dst;
+	str from;
+	str body;
+
+	ruri.s = n->body;
+	ruri.len = strlen(ruri.s);
+	to.s = ruri.s + ruri.len + 1;
+	to.len = strlen(to.s);
+	dst.s = to.s + to.len + 1;
+	dst.len = strlen(dst.s);
+	body.s = dst.s + dst.len + 1;
+	body.len = n->len - (int)(body.s - n->body);
+	from.s = e911_notify_cfg.sip_from;
+	from.len = strlen(from.s);
+	set_uac_req(&uac_r, &method, &hdrs, &body, NULL, TMCB_LOCAL_COMPLETED,
+			message_done, n);
+	if(tmb.t_request(&uac_r, &ruri, &to, &from, &dst) < 0)
+		attempt_failed(n, "cannot send");
+}
+
 /* Takes every note that is due off the queue (oldest first). */
 static note_t *take_due(int64_t now, int64_t *next_due)
 {
@@ -451,6 +564,8 @@ static void notifier_loop(void)
 			next = n->next;
 			if(n->kind == KIND_HOOK)
 				deliver_hook(n);
+			else if(n->kind == KIND_DEVICE)
+				deliver_device(n);
 			else
 				deliver_sip(n);
 		}

@@ -9,18 +9,22 @@
 #ifndef E911_NOTIFY_H
 #define E911_NOTIFY_H
 
+#include <jansson.h>
+
 #include "../../core/parser/msg_parser.h"
+#include "../../core/str.h"
 
 typedef struct e911_notify_cfg
 {
-	char *url;		   /* notify_url: webhook, "" = none */
-	char *sip_uri;	   /* notify_sip_uri: SIP MESSAGE target, "" = none */
-	char *sip_from;	   /* notify_sip_from: From of the MESSAGE */
-	int test_calls;	   /* notify_test_calls */
-	int retries;	   /* notify_retries: attempts after the first */
-	int queue_size;	   /* notify_queue_size */
-	int timeout_ms;	   /* notify_timeout_ms: one webhook attempt */
-	char *auth_header; /* notify_auth_header */
+	char *url;			 /* notify_url: webhook, "" = none */
+	char *sip_uri;		 /* notify_sip_uri: SIP MESSAGE target, "" = none */
+	char *sip_from;		 /* notify_sip_from: From of the MESSAGE */
+	int test_calls;		 /* notify_test_calls */
+	int retries;		 /* notify_retries: attempts after the first */
+	int queue_size;		 /* notify_queue_size */
+	int timeout_ms;		 /* notify_timeout_ms: one webhook attempt */
+	char *auth_header;	 /* notify_auth_header */
+	int device_messages; /* set by e911_confirm_init(): MESSAGEs to devices */
 } e911_notify_cfg_t;
 
 extern e911_notify_cfg_t e911_notify_cfg;
@@ -41,5 +45,14 @@ int e911_notify_call(sip_msg_t *msg);
 /* Notifications waiting on the queue (to send or to retry) now, read
  * without the lock; 0 without notifications. */
 int e911_notify_queue_depth(void);
+
+/* Queues an event (a JSON object, not consumed) for notify_url. Returns 1
+ * queued, 2 no notify_url, -1 dropped (queue full, logged and counted). */
+int e911_notify_event(json_t *event);
+
+/* Queues a text/plain MESSAGE to a device: Request-URI ruri (its Contact),
+ * To to, sent to the next hop dst (where its REGISTER came from). Same
+ * returns as e911_notify_event(); 2 when device MESSAGEs are off. */
+int e911_notify_device(str *ruri, str *to, str *dst, const char *text, int len);
 
 #endif

@@ -20,6 +20,7 @@
 #include "e911_lookup.h"
 #include "e911_pv.h"
 #include "e911_register_check.h"
+#include "e911_location_precedence.h"
 
 enum
 {
@@ -44,6 +45,11 @@ enum
 	PVN_CHECK,
 	PVN_ROUTE_REASON,
 	PVN_LOOKUP_SECONDS,
+	PVN_WHY,
+	PVN_SITE,
+	PVN_NETWORK,
+	PVN_CONFLICT,
+	PVN_LOOKUP_SOURCE,
 	PVN_CIVIC = 1000 /* + civic field */
 };
 
@@ -60,7 +66,10 @@ static const struct
 		{"device_location", PVN_DEVICE_LOCATION},
 		{"endpoint_id", PVN_ENDPOINT_ID}, {"moved", PVN_MOVED},
 		{"check", PVN_CHECK}, {"route_reason", PVN_ROUTE_REASON},
-		{"lookup_seconds", PVN_LOOKUP_SECONDS}, {NULL, 0}};
+		{"lookup_seconds", PVN_LOOKUP_SECONDS}, {"why", PVN_WHY},
+		{"site", PVN_SITE}, {"network", PVN_NETWORK},
+		{"conflict", PVN_CONFLICT}, {"lookup_source", PVN_LOOKUP_SOURCE},
+		{NULL, 0}};
 
 int e911_pv_parse_name(pv_spec_p sp, str *in)
 {
@@ -107,6 +116,7 @@ int e911_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	static char buf[E911_PIDF_MAX];
 	e911_loc_t *loc;
 	e911_pidf_opts_t opts;
+	const e911_call_location_t *cl = NULL;
 	str s;
 	int id = param->pvn.u.isname.name.n;
 
@@ -118,6 +128,32 @@ int e911_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		if(id == PVN_CLASS)
 			return pv_get_sintval(msg, param, res, c.cls);
 		return pv_get_cstr(msg, param, res, c.urn);
+	}
+	if(msg && msg->first_line.type == SIP_REQUEST
+			&& msg->REQ_METHOD == METHOD_INVITE && id != PVN_CLASS
+			&& id != PVN_SERVICE && id != PVN_DEVICE_LOCATION && id != PVN_CHECK
+			&& id != PVN_LOOKUP_SOURCE) {
+		/* an emergency call: which location it carries, and why */
+		cl = e911_call_location(msg, e911_loc_get(msg));
+	}
+	if(id == PVN_WHY || id == PVN_SITE || id == PVN_NETWORK
+			|| id == PVN_CONFLICT) {
+		if(cl == NULL)
+			return pv_get_null(msg, param, res);
+		if(id == PVN_WHY)
+			return pv_get_cstr(msg, param, res, cl->out.why);
+		if(id == PVN_SITE)
+			return pv_get_cstr(
+					msg, param, res, cl->has_site ? cl->site.id : NULL);
+		if(id == PVN_NETWORK)
+			return pv_get_cstr(
+					msg, param, res, cl->has_network ? cl->network.text : NULL);
+		return pv_get_sintval(msg, param, res, cl->out.conflict);
+	}
+	if(id == PVN_MOVED && cl != NULL) {
+		if(cl->out.moved < 0)
+			return pv_get_null(msg, param, res);
+		return pv_get_sintval(msg, param, res, cl->out.moved);
 	}
 	if(id == PVN_MOVED || id == PVN_CHECK) {
 		const char *reason;
@@ -147,6 +183,12 @@ int e911_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 		case PVN_STATUS:
 			return pv_get_cstr(msg, param, res, e911_status_name(loc->status));
 		case PVN_SOURCE:
+			/* a call: the source that won; else where the lookup answered */
+			if(cl != NULL)
+				return pv_get_cstr(
+						msg, param, res, e911_locsrc_name(cl->out.winner));
+			return pv_get_cstr(msg, param, res, e911_source_name(loc->source));
+		case PVN_LOOKUP_SOURCE:
 			return pv_get_cstr(msg, param, res, e911_source_name(loc->source));
 		case PVN_KEY:
 			return pv_get_cstr(msg, param, res, loc->key);

@@ -14,6 +14,7 @@
 #include "core/e911_outcome.h"
 #include "e911_lookup.h"
 #include "e911_register_check.h"
+#include "e911_sitemap_confirm.h"
 
 static struct
 {
@@ -43,6 +44,8 @@ int e911_register_check(sip_msg_t *msg, str *key)
 	rc = e911_check_verdict(st, loc ? loc->rec : NULL, &last_check.reason);
 	if(rc == E911_CHECK_MISSING || rc == E911_CHECK_UNAVAILABLE)
 		return rc;
+	/* a network new for the caller: ask them to confirm (queued) */
+	e911_confirm_register(msg, loc);
 	nets = e911_rec_get(loc->rec, E911_F_NETWORKS);
 	if(nets) {
 		ip = ip_addr2a(&msg->rcv.src_ip);

@@ -68,7 +68,8 @@ int main(int argc, char **argv)
 							   "handling=optional\r\n";
 	const char *data = argc > 1 ? argv[1] : "test/data";
 	long n = argc > 2 ? atol(argv[2]) : 10000;
-	e911_pidf_opts_t opts = {"e911.example.net", (time_t)1795000000, 86400};
+	e911_pidf_opts_t opts = {
+			"e911.example.net", (time_t)1795000000, 86400, NULL};
 	char dir[4096];
 	char err[256];
 	char *json;

@@ -518,8 +518,7 @@ void fz_check_outputs(const e911_record_t *rec, uint32_t knob)
 	int n;
 
 	fz_check_record(rec);
-	opts.domain = FZ_DOMAIN;
-	opts.now = (time_t)(knob % 4000000000u);
+	opts = e911_pidf_options(FZ_DOMAIN, (time_t)(knob % 4000000000u));
 	opts.retention_s = retention[(knob >> 4) % 4];
 	n = e911_pidf_render(rec, &opts, pidf_buf, E911_PIDF_MAX);
 	FZ_ASSERT(n > 0, "render failed for an accepted record");

@@ -17,6 +17,7 @@
 #   fuzz_ruri    the URNs of test/data/dial/ruri_urns.txt and urns.txt and
 #                the dialled strings of test/data/dial/*.txt, escaped
 #   fuzz_replication  test/data/replication/{valid,invalid}/*/body
+#   fuzz_sitemap test/data/sitemap/{valid,invalid}/*/map.json, as they are
 #
 # plus, for every target, the inputs kept in test/fuzz/regress/<target>/:
 # findings of past fuzzing runs (add a minimised crash input there when
@@ -279,6 +280,13 @@ for sub in ('valid', 'invalid'):
     d = os.path.join(data, 'replication', sub)
     for c in sorted(os.listdir(d)):
         seed('fuzz_replication', sub + '_' + c, read(os.path.join(d, c, 'body')))
+# ---- fuzz_sitemap --------------------------------------------------------------
+reset('fuzz_sitemap')
+for kind in ('valid', 'invalid'):
+    base = os.path.join(data, 'sitemap', kind)
+    for case in sorted(os.listdir(base)):
+        seed('fuzz_sitemap', kind + '_' + case,
+             read(os.path.join(base, case, 'map.json')))
 
 # ---- regressions -----------------------------------------------------------------
 for t in sorted(counts):

@@ -4,7 +4,7 @@
 #
 #   test/fuzz/run.sh [SECONDS-PER-TARGET] [TARGET...]
 #
-# SECONDS defaults to 60; TARGETs (record pidf dial mime geoloc ruri replication) default to
+# SECONDS defaults to 60; TARGETs (record pidf dial mime geoloc ruri replication sitemap) default to
 # all, run one after the other. Binaries come from $E911_FUZZ_BUILD
 # (default build-fuzz in the repository), which is configured and built
 # with clang when they are missing. Each target starts from its committed
@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-record pidf dial mime geoloc ruri replication}
+targets=${*:-record pidf dial mime geoloc ruri replication sitemap}
 build=${E911_FUZZ_BUILD:-$root/build-fuzz}
 
 case $secs in

@@ -604,8 +604,9 @@ _sipp_seq = [0]
 def run_sipp(workdir, target_port, scenario="uac_invite.xml", service="911", caller="alice",
              ruri_host=None, from_host="e911.test", transport="u1", local_port=None,
              keys=None, variables=None, timeout=20, recv_timeout=10, extra_args=None,
-             tag=None):
-    """Runs one SIPp call (-m 1) against 127.0.0.1:target_port; returns a SippCall."""
+             tag=None, local_ip=None):
+    """Runs one SIPp call (-m 1) against 127.0.0.1:target_port; returns a SippCall.
+    local_ip: the loopback address SIPp sends from (127.0.0.5, ...; default HOST)."""
     _sipp_seq[0] += 1
     n = _sipp_seq[0]
     tag = tag or "call%d" % n
@@ -620,8 +621,9 @@ def run_sipp(workdir, target_port, scenario="uac_invite.xml", service="911", cal
     keys.setdefault("ruri_host", ruri_host or "%s:%d" % (HOST, target_port))
     keys.setdefault("expires", "3600")
     scen = scenario if os.path.isabs(scenario) else os.path.join(SIPP_DIR, scenario)
+    src = local_ip or HOST
     cmd = [SIPP_BIN, "%s:%d" % (HOST, target_port), "-sf", scen,
-           "-i", HOST, "-mi", HOST, "-bind_local", "-p", str(local_port),
+           "-i", src, "-mi", src, "-bind_local", "-p", str(local_port),
            "-t", transport, "-m", "1", "-l", "1", "-s", service,
            "-cid_str", call_id.replace("%", "%%"),
            "-timeout", "%ds" % int(scaled(timeout)), "-timeout_error",

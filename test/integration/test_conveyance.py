@@ -169,7 +169,9 @@ class ConvCase(t.E911TestCase):
 # 1. location by reference
 
 class TestByReference(ConvCase):
-    DEFINES = {"E911_LOCATION_MODE": t.q("reference")}
+    DEFINES = {"E911_LOCATION_MODE": t.q("reference"),
+               # the device's own Geolocation kept, ours added after it
+               "E911_LOCATION_PRECEDENCE": t.q("network,service,device")}
 
     @classmethod
     def setUpClass(cls):
@@ -304,6 +306,11 @@ class TestBothModes(ConvCase):
 # 2. device-provided Geolocation
 
 class TestDeviceGeolocation(ConvCase):
+    """A caller's own Geolocation kept (loc-src stripped) beside ours: with
+    the service record ranked above the device (location_precedence)."""
+
+    DEFINES = dict(ConvCase.DEFINES,
+                   E911_LOCATION_PRECEDENCE=t.q("network,service,device"))
 
     def test_loc_src_stripped_device_first(self):
         call = self.emergency_call(scenario="uac_invite_locsrc.xml")

@@ -714,10 +714,12 @@ class TestTls(FaultCase):
 class TestSipSide(FaultCase):
     """Unusual INVITEs from the caller; the location service answers normally."""
 
-    # the callers' own LIS (sipp/uac_invite_geoloc.xml): forwarded by policy
+    # the callers' own LIS (sipp/uac_invite_geoloc.xml): forwarded by policy;
+    # the service record ranked above it, so ours is added after theirs
     DEFINES = {"E911_REFRESH_AHEAD": "0",
                "E911_GEOLOCATION_ALLOW": t.q("https://lis.caller.example, "
-                                             "sip:lis.caller.example")}
+                                             "sip:lis.caller.example"),
+               "E911_LOCATION_PRECEDENCE": t.q("network,service,device")}
 
     def located_line(self, key):
         return r"e911: class \d call from '%s' location fresh" % re.escape(key)

@@ -274,8 +274,28 @@ typedef struct stamp
 
 /* Writes one tuple: id, one geopriv holding the civic or geodetic
  * location, usage rules, method, and the timestamp. */
+/* The method token to write: opts->method when it is a plain token of at
+ * most 32 characters (A-Z a-z 0-9 . _ -); without one, how the record was
+ * placed (Wiremap, 802.11) or "Manual"; "Manual" for a bad one. */
+static const char *method_token(const e911_record_t *rec, const char *m)
+{
+	size_t n;
+
+	if(m == NULL && (rec->flags & E911_REC_AT_SITE_BSSID))
+		return "802.11";
+	if(m == NULL && (rec->flags & E911_REC_AT_SITE))
+		return "Wiremap";
+	if(m == NULL)
+		return "Manual";
+	n = strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567"
+				  "89._-");
+	if(n == 0 || n > 32 || m[n] != '\0')
+		return "Manual";
+	return m;
+}
+
 static void e911_buf_tuple(e911_buf_t *o, const e911_record_t *rec, int civic,
-		const stamp_t *ts, const stamp_t *expiry)
+		const stamp_t *ts, const stamp_t *expiry, const char *method)
 {
 	if(civic)
 		E911_BUF_LIT(o, "  <tuple id=\"civic\">\n");
@@ -296,7 +316,9 @@ static void e911_buf_tuple(e911_buf_t *o, const e911_record_t *rec, int civic,
 	e911_buf_add(o, expiry->s, expiry->len);
 	E911_BUF_LIT(o, "</gbp:retention-expiry>\n"
 					"        </gp:usage-rules>\n"
-					"        <gp:method>Manual</gp:method>\n"
+					"        <gp:method>");
+	e911_buf_add(o, method, strlen(method));
+	E911_BUF_LIT(o, "</gp:method>\n"
 					"      </gp:geopriv>\n"
 					"    </status>\n"
 					"    <timestamp>");
@@ -312,6 +334,7 @@ e911_pidf_opts_t e911_pidf_options(const char *domain, time_t now)
 	o.domain = domain;
 	o.now = now;
 	o.retention_s = E911_PIDF_RETENTION_S;
+	o.method = NULL;
 	return o;
 }
 
@@ -354,9 +377,11 @@ int e911_pidf_render(const e911_record_t *rec, const e911_pidf_opts_t *opts,
 	E911_BUF_LIT(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	out_presence(&o, rec, opts);
 	if(civic)
-		e911_buf_tuple(&o, rec, 1, &ts, &expiry);
+		e911_buf_tuple(
+				&o, rec, 1, &ts, &expiry, method_token(rec, opts->method));
 	if(geo)
-		e911_buf_tuple(&o, rec, 0, &ts, &expiry);
+		e911_buf_tuple(
+				&o, rec, 0, &ts, &expiry, method_token(rec, opts->method));
 	E911_BUF_LIT(&o, "</presence>\n");
 	if(o.failed || o.pos > (size_t)INT32_MAX) {
 		buf[0] = '\0';

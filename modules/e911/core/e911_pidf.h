@@ -13,7 +13,7 @@
  * The document is tuple-based: the civic tuple first, the geodetic tuple
  * second (gml:Point, or gs:Circle when the record has a radius), one geopriv
  * each, usage-rules with retransmission-allowed true and retention-expiry,
- * method Manual, and a timestamp. Every value is XML-escaped.
+ * method (Manual unless the options name another token), and a timestamp. Every value is XML-escaped.
  *
  * Rendering writes into a caller buffer and never allocates.
  * This file is part of the module's pure core: no Kamailio headers.
@@ -43,6 +43,9 @@ typedef struct e911_pidf_opts
 	time_t now;
 	/* seconds added to the timestamp for gbp:retention-expiry (86400) */
 	long retention_s;
+	/* IANA method token (RFC 4119 registry) of <gp:method>; NULL or a
+	 * value that is not a plain token means "Manual" */
+	const char *method;
 } e911_pidf_opts_t;
 
 /* seconds from <timestamp> to gbp:retention-expiry: one day */

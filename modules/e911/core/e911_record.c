@@ -1391,3 +1391,104 @@ e911_record_t *e911_record_dup(const e911_record_t *rec)
 	memcpy(copy, rec, rec->size);
 	return copy;
 }
+
+/* ---- locations carried by other documents ---- */
+
+/* A new builder with nothing set (the caller free()s it), or NULL. */
+static rec_builder_t *builder_new(char *err, size_t errlen)
+{
+	rec_builder_t *b = malloc(sizeof(*b));
+
+	if(err != NULL && errlen > 0)
+		err[0] = '\0';
+	if(b == NULL) {
+		if(err != NULL && errlen > 0)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memset(b, 0, offsetof(rec_builder_t, val));
+	b->err = err;
+	b->errlen = errlen;
+	b->max_age = -1;
+	return b;
+}
+
+e911_record_t *e911_record_from_location(
+		const struct json_t *obj, const char *key, char *err, size_t errlen)
+{
+	rec_builder_t *b = builder_new(err, errlen);
+	e911_record_t *rec = NULL;
+	json_t *o = (json_t *)obj;
+
+	if(b == NULL)
+		return NULL;
+	if(!json_is_object(o)) {
+		rec_fail(b, "expected an object");
+		goto out;
+	}
+	if(parse_civic(b, json_object_get(o, "civic")) < 0
+			|| parse_geo(b, json_object_get(o, "geo")) < 0
+			|| parse_route(b, json_object_get(o, "route")) < 0)
+		goto out;
+	if(!has_civic(b) && !(b->flags & E911_REC_HAS_GEO)) {
+		rec_fail(b, "neither civic nor geo");
+		goto out;
+	}
+	if(key != NULL && set_text(b, E911_F_KEY, "key", key, strlen(key)) < 0)
+		goto out;
+	rec = builder_finish(b);
+	if(rec != NULL && (b->dropped & DROPPED_COUNTRY) && err != NULL
+			&& errlen > 0)
+		snprintf(err, errlen, "country (not two letters) left out");
+out:
+	free(b);
+	return rec;
+}
+
+/* Copies field f of rec into the builder (values are already normal). */
+static void builder_take(rec_builder_t *b, const e911_record_t *rec, int f)
+{
+	const char *v = rec ? e911_rec_get(rec, f) : NULL;
+	size_t n;
+
+	if(v == NULL)
+		return;
+	n = strlen(v);
+	if(n > E911_VALUE_MAX)
+		return;
+	memcpy(b->val[f], v, n + 1);
+	b->len[f] = (uint16_t)n;
+}
+
+e911_record_t *e911_record_relocate(
+		const e911_record_t *who, const e911_record_t *where)
+{
+	static const int own[] = {
+			E911_F_KEY, E911_F_CALLBACK, E911_F_ENDPOINT_ID, E911_F_MOBILITY};
+	rec_builder_t *b;
+	e911_record_t *rec;
+	size_t i;
+
+	if(where == NULL)
+		return NULL;
+	b = builder_new(NULL, 0);
+	if(b == NULL)
+		return NULL;
+	for(int f = 0; f < E911_CA_COUNT; f++)
+		builder_take(b, where, f);
+	builder_take(b, where, E911_F_ROUTE);
+	if(who == NULL)
+		builder_take(b, where, E911_F_KEY);
+	for(i = 0; who != NULL && i < sizeof(own) / sizeof(own[0]); i++)
+		builder_take(b, who, own[i]);
+	b->flags = where->flags & (E911_REC_HAS_GEO | E911_REC_HAS_RADIUS);
+	b->flags |= E911_REC_VALIDATED | E911_REC_VALIDATED_SET;
+	b->lat = where->lat;
+	b->lon = where->lon;
+	b->radius_m = where->radius_m;
+	rec = NULL;
+	if(has_civic(b) || (b->flags & E911_REC_HAS_GEO))
+		rec = builder_finish(b);
+	free(b);
+	return rec;
+}

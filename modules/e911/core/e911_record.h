@@ -86,6 +86,11 @@ typedef enum e911_field
 #define E911_REC_VALIDATED_SET (1u << 3) /* "validated" was present */
 #define E911_REC_MULTI_FLOOR (1u << 4)	 /* site.multi_floor: true */
 #define E911_REC_MULTI_UNIT (1u << 5)	 /* site.multi_unit: true */
+/* never in a parsed record: the caller placed at a site of the site map
+ * (e911_record_relocate), found by an address prefix or a WLAN BSSID; the
+ * PIDF-LO method says so (Wiremap, 802.11) */
+#define E911_REC_AT_SITE (1u << 6)
+#define E911_REC_AT_SITE_BSSID (1u << 7)
 
 /* A record larger than this (header and pool) is rejected as malformed. */
 #define E911_REC_MAX_SIZE 16384
@@ -196,6 +201,25 @@ int e911_e164_normalize(const char *in, size_t len, char *out, size_t outlen);
  * and the RPC), endpoint_id included. Returns a malloc()ed NUL-terminated
  * string or NULL. */
 char *e911_record_to_json(const e911_record_t *rec);
+
+/* Builds a record from the location members of a JSON object (a jansson
+ * json_t): "civic", "geo" and "route", read, checked and normalised exactly
+ * as in a location record; every other member is ignored. key (1..
+ * E911_VALUE_MAX bytes, or NULL) becomes its key. For documents other than
+ * location-service answers that carry locations (the site map). Returns a
+ * malloc()ed record, or NULL with a reason in err (which never quotes a
+ * value); on success err may say which values were left out. */
+struct json_t;
+e911_record_t *e911_record_from_location(
+		const struct json_t *obj, const char *key, char *err, size_t errlen);
+
+/* A new malloc()ed record that places who at where: the location (civic,
+ * geo, route) of where and the caller's own fields of who (key, callback,
+ * endpoint id, mobility; who may be NULL), with no updated_at (the document
+ * is timestamped when rendered) and validated set. NULL when out of memory
+ * or when where has no location. */
+e911_record_t *e911_record_relocate(
+		const e911_record_t *who, const e911_record_t *where);
 
 /* Returns a malloc()ed copy of rec (rec->size bytes), or NULL. */
 e911_record_t *e911_record_dup(const e911_record_t *rec);
