@@ -310,8 +310,7 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	if(e911_async_child_init(rank) < 0
-			|| e911_probe_child_init(rank) < 0
+	if(e911_async_child_init(rank) < 0 || e911_probe_child_init(rank) < 0
 			|| e911_dmq_child_init(rank) < 0
 			|| e911_sitemap_child_init(rank) < 0)
 		return -1;

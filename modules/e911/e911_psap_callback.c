@@ -52,8 +52,8 @@ void e911_callback_remember(const char *number, int len)
 			   (int64_t)time(NULL) + e911_psap_callback_cfg.window)
 			< 0)
 		LM_DBG("e911: callback number not remembered\n");
-	e911_dmq_callback(number, len,
-			(int64_t)time(NULL) + e911_psap_callback_cfg.window);
+	e911_dmq_callback(
+			number, len, (int64_t)time(NULL) + e911_psap_callback_cfg.window);
 }
 
 e911_recent_callers_t *e911_callback_table(void)

@@ -31,11 +31,12 @@
 #define E911_RDY_NO_RECORD (1u << 1)	 /* the service has no record (404) */
 #define E911_RDY_NOT_VALIDATED (1u << 2)
 #define E911_RDY_NO_STREET (1u << 3)
-#define E911_RDY_NO_FLOOR (1u << 4)	  /* multi-floor site, no floor */
-#define E911_RDY_NO_UNIT (1u << 5)	  /* multi-unit site, no unit/room/seat */
-#define E911_RDY_OUTDATED (1u << 6)	  /* updated_at older than max_age_days */
-#define E911_RDY_OFF_NETWORK (1u << 7) /* registered from outside its networks */
-#define E911_RDY_NO_UPDATED (1u << 8)  /* no updated_at: age unknown */
+#define E911_RDY_NO_FLOOR (1u << 4) /* multi-floor site, no floor */
+#define E911_RDY_NO_UNIT (1u << 5)	/* multi-unit site, no unit/room/seat */
+#define E911_RDY_OUTDATED (1u << 6) /* updated_at older than max_age_days */
+#define E911_RDY_OFF_NETWORK \
+	(1u << 7)						  /* registered from outside its networks */
+#define E911_RDY_NO_UPDATED (1u << 8) /* no updated_at: age unknown */
 #define E911_RDY_COUNT 9
 
 typedef struct e911_readiness_in

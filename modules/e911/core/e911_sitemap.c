@@ -724,8 +724,7 @@ static e911_sitemap_t *layout(builder_t *b)
 	m->off_bsite = o_bi;
 	m->off_recs = o_recs;
 	if(b->sites.n > 0) /* se is NULL for an empty map */
-		memcpy(AT(m, o_sites, site_ent_t), se,
-				sizeof(site_ent_t) * b->sites.n);
+		memcpy(AT(m, o_sites, site_ent_t), se, sizeof(site_ent_t) * b->sites.n);
 	iv = b->iv4.a;
 	for(i = 0; i < b->iv4.n; i++) {
 		AT(m, o_v4s, uint32_t)[i] = (uint32_t)iv[i].start.lo;
