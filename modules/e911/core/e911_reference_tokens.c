@@ -32,6 +32,57 @@ static size_t value_rec_offset(size_t klen)
 	return (sizeof(uint16_t) + klen + 1 + 7) & ~(size_t)7;
 }
 
+/* A value's bytes: the largest key and record, 8-byte aligned. */
+typedef struct token_value
+{
+	uint64_t w[(sizeof(uint16_t) + E911_TOKEN_KEY_MAX + 1 + 7) / 8
+			   + E911_REC_MAX_SIZE / 8];
+} token_value_t;
+
+/* Whether key and rec can be stored under a token. */
+static int value_ok(const char *key, size_t klen, const e911_record_t *rec)
+{
+	return rec != NULL && klen <= E911_TOKEN_KEY_MAX
+		   && (key != NULL || klen == 0) && rec->size >= sizeof(e911_record_t)
+		   && rec->size <= E911_REC_MAX_SIZE;
+}
+
+/* Lays key and rec out in v (value_ok() holds); returns the value's
+ * length. */
+static size_t value_encode(token_value_t *v, const char *key, size_t klen,
+		const e911_record_t *rec)
+{
+	char *p = (char *)v->w;
+	uint16_t k16 = (uint16_t)klen;
+
+	memset(p, 0, value_rec_offset(klen));
+	memcpy(p, &k16, sizeof(k16));
+	if(klen > 0)
+		memcpy(p + sizeof(k16), key, klen);
+	memcpy(p + value_rec_offset(klen), rec, rec->size);
+	return value_rec_offset(klen) + rec->size;
+}
+
+/* The parts of a stored value: the key (klen bytes, NUL-terminated) and
+ * the record. */
+typedef struct value_parts
+{
+	const char *key;
+	uint16_t klen;
+	const e911_record_t *rec;
+} value_parts_t;
+
+static value_parts_t value_decode(const void *value)
+{
+	value_parts_t vp;
+
+	memcpy(&vp.klen, value, sizeof(vp.klen));
+	vp.key = (const char *)value + sizeof(vp.klen);
+	vp.rec = (const e911_record_t *)((const char *)value
+									 + value_rec_offset(vp.klen));
+	return vp;
+}
+
 size_t e911_tokens_entry_size(size_t klen, const e911_record_t *rec)
 {
 	return e911_ttl_entry_size(
@@ -84,31 +135,20 @@ int e911_token_new(e911_tokens_t *t, const char *key, size_t klen,
 		const e911_record_t *rec, int64_t expires, char *token_out)
 {
 	unsigned char raw[TOKEN_RAW];
-	uint64_t vbuf[(sizeof(uint16_t) + E911_TOKEN_KEY_MAX + 1 + 7) / 8
-				  + E911_REC_MAX_SIZE / 8];
-	char *v = (char *)vbuf;
-	uint16_t k16 = (uint16_t)klen;
+	token_value_t v;
 	size_t vlen;
 	int rc;
 
 	if(token_out != NULL)
 		token_out[0] = '\0';
-	if(t == NULL || token_out == NULL || rec == NULL
-			|| klen > E911_TOKEN_KEY_MAX || (key == NULL && klen > 0)
-			|| rec->size < sizeof(e911_record_t)
-			|| rec->size > E911_REC_MAX_SIZE)
+	if(t == NULL || token_out == NULL || !value_ok(key, klen, rec))
 		return -1;
-	vlen = value_rec_offset(klen) + rec->size;
-	memset(v, 0, value_rec_offset(klen));
-	memcpy(v, &k16, sizeof(k16));
-	if(klen > 0)
-		memcpy(v + sizeof(k16), key, klen);
-	memcpy(v + value_rec_offset(klen), rec, rec->size);
+	vlen = value_encode(&v, key, klen, rec);
 	/* 128 random bits do not collide; if they ever did, draw again */
 	do {
 		if(e911_random_bytes(raw, TOKEN_RAW) < 0)
 			return -1;
-		rc = e911_ttl_put((e911_ttl_table_t *)t, raw, TOKEN_RAW, v, vlen,
+		rc = e911_ttl_put((e911_ttl_table_t *)t, raw, TOKEN_RAW, v.w, vlen,
 				expires, E911_TTL_NEW);
 	} while(rc == E911_TTL_EXISTS);
 	if(rc != E911_TTL_OK)
@@ -121,26 +161,16 @@ int e911_token_put(e911_tokens_t *t, const char *token, size_t len,
 		const char *key, size_t klen, const e911_record_t *rec, int64_t expires)
 {
 	unsigned char raw[TOKEN_RAW];
-	uint64_t vbuf[(sizeof(uint16_t) + E911_TOKEN_KEY_MAX + 1 + 7) / 8
-				  + E911_REC_MAX_SIZE / 8];
-	char *v = (char *)vbuf;
-	uint16_t k16 = (uint16_t)klen;
+	token_value_t v;
 	size_t vlen;
 
-	if(t == NULL || token_decode(token, len, raw) < 0 || rec == NULL
-			|| klen > E911_TOKEN_KEY_MAX || (key == NULL && klen > 0)
-			|| rec->size < sizeof(e911_record_t)
-			|| rec->size > E911_REC_MAX_SIZE)
+	if(t == NULL || token_decode(token, len, raw) < 0
+			|| !value_ok(key, klen, rec))
 		return -1;
-	vlen = value_rec_offset(klen) + rec->size;
-	memset(v, 0, value_rec_offset(klen));
-	memcpy(v, &k16, sizeof(k16));
-	if(klen > 0)
-		memcpy(v + sizeof(k16), key, klen);
-	memcpy(v + value_rec_offset(klen), rec, rec->size);
+	vlen = value_encode(&v, key, klen, rec);
 	/* the same token again (a peer's copy) replaces it */
-	return e911_ttl_put((e911_ttl_table_t *)t, raw, TOKEN_RAW, v, vlen, expires,
-				   E911_TTL_KEEP_LATER)
+	return e911_ttl_put((e911_ttl_table_t *)t, raw, TOKEN_RAW, v.w, vlen,
+				   expires, E911_TTL_KEEP_LATER)
 						   == E911_TTL_OK
 				   ? 0
 				   : -1;
@@ -157,15 +187,13 @@ static int visit_token(const void *key, size_t klen, const void *value,
 {
 	tokens_visit_t *tv = arg;
 	char tok[E911_TOKEN_SIZE];
-	uint16_t k;
+	value_parts_t vp;
 
 	if(klen != TOKEN_RAW)
 		return 0;
-	memcpy(&k, value, sizeof(k));
+	vp = value_decode(value);
 	token_encode(key, tok);
-	return tv->visit(tok, (const char *)value + sizeof(k), k, expires,
-			(const e911_record_t *)((const char *)value + value_rec_offset(k)),
-			tv->arg);
+	return tv->visit(tok, vp.key, vp.klen, expires, vp.rec, tv->arg);
 }
 
 uint32_t e911_tokens_walk(
@@ -188,11 +216,8 @@ typedef struct rec_out
 static int copy_record(const void *value, size_t vlen, void *arg)
 {
 	rec_out_t *o = arg;
-	uint16_t klen;
-	const e911_record_t *rec;
+	const e911_record_t *rec = value_decode(value).rec;
 
-	memcpy(&klen, value, sizeof(klen));
-	rec = (const e911_record_t *)((const char *)value + value_rec_offset(klen));
 	if(o->buf == NULL || rec->size > o->bufsize)
 		return E911_TOKEN_NOSPACE;
 	memcpy(o->buf, rec, rec->size);
@@ -224,14 +249,13 @@ typedef struct key_out
 static int copy_key(const void *value, size_t vlen, void *arg)
 {
 	key_out_t *o = arg;
-	uint16_t klen;
+	value_parts_t vp = value_decode(value);
 
-	memcpy(&klen, value, sizeof(klen));
-	if(o->key == NULL || klen >= o->keysize)
+	if(o->key == NULL || vp.klen >= o->keysize)
 		return E911_TOKEN_NOSPACE;
-	memcpy(o->key, (const char *)value + sizeof(klen), klen);
-	o->key[klen] = '\0';
-	return klen;
+	memcpy(o->key, vp.key, vp.klen);
+	o->key[vp.klen] = '\0';
+	return vp.klen;
 }
 
 int e911_token_key(e911_tokens_t *t, const char *token, size_t len, int64_t now,
