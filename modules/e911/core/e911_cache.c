@@ -300,6 +300,29 @@ void e911_cache_destroy(e911_cache_t *c)
 	e911_shm_free(c);
 }
 
+/* Where a key lives: its hash, bucket and lock, and the hash its entry
+ * carries. */
+typedef struct e911_slot
+{
+	uint64_t h;
+	uint32_t b;
+	uint32_t hash;
+	unsigned l;
+} e911_slot_t;
+
+/* Fills *s for key; -1 when the cache or the key is not usable. */
+static int e911_slot_of(
+		const e911_cache_t *c, const char *key, size_t klen, e911_slot_t *s)
+{
+	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
+		return -1;
+	s->h = e911_hash(key, klen);
+	s->b = (uint32_t)s->h & (c->nbuckets - 1);
+	s->hash = (uint32_t)(s->h >> 32);
+	s->l = e911_lock_of(c, s->b);
+	return 0;
+}
+
 /* Fills res from entry e at time now (state computed by the caller). */
 static void e911_fill_res_locked(const e911_centry_t *e, e911_cstate_t state,
 		e911_record_t *rec, e911_cache_res_t *res)
@@ -323,56 +346,63 @@ static e911_cstate_t e911_centry_state(const e911_centry_t *e, int64_t now)
 	return now < e->fresh_until ? E911_CS_FRESH : E911_CS_STALE;
 }
 
+/* Copies live entry e out at now (a positive record into buf) unless buf
+ * is too small for the record (or NULL); a hit counts as a use when touch
+ * is set. Returns the state, E911_CS_MISS when nothing was copied. */
+static e911_cstate_t e911_copy_out_locked(e911_centry_t *e, int64_t now,
+		int touch, e911_cache_res_t *res, void *buf, size_t bufsize)
+{
+	const e911_record_t *rec = e911_centry_rec(e);
+	e911_cstate_t state;
+
+	if(rec != NULL && (buf == NULL || rec->size > bufsize))
+		return E911_CS_MISS;
+	state = e911_centry_state(e, now);
+	if(touch) {
+		e->hits++;
+		e->last_used = now;
+	}
+	if(rec != NULL)
+		memcpy(buf, rec, rec->size);
+	if(res != NULL)
+		e911_fill_res_locked(e, state, rec != NULL ? buf : NULL, res);
+	return state;
+}
+
 /* Looks key up at now, copying a positive record into buf. A buffer too
  * small for the record (or NULL) makes the lookup a miss that leaves the
  * entry alone. Returns the state (also in res, which may be NULL). */
 e911_cstate_t e911_cache_lookup(e911_cache_t *c, const char *key, size_t klen,
 		int64_t now, e911_cache_res_t *res, void *buf, size_t bufsize)
 {
-	uint64_t h;
-	uint32_t b, hash;
-	unsigned l;
+	e911_slot_t s;
 	e911_centry_t **pp;
 	e911_centry_t *e;
 	e911_centry_t *gone = NULL;
-	const e911_record_t *rec;
 	e911_cstate_t state = E911_CS_MISS;
 
 	if(res != NULL)
 		memset(res, 0, sizeof(*res));
-	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
+	if(e911_slot_of(c, key, klen, &s) < 0)
 		return E911_CS_MISS;
-	h = e911_hash(key, klen);
-	b = (uint32_t)h & (c->nbuckets - 1);
-	hash = (uint32_t)(h >> 32);
-	l = e911_lock_of(c, b);
 
 	/* start fetching the first entry while the lock is taken: a peek
 	 * without the lock, used only as a prefetch hint */
-	e = e911_head(c, b);
+	e = e911_head(c, s.b);
 	if(e != NULL) {
 		__builtin_prefetch(e);
 		__builtin_prefetch((char *)e + 64);
 	}
-	e911_lock(c->locks, l);
-	pp = e911_find_locked(c, b, hash, key, klen);
+	e911_lock(c->locks, s.l);
+	pp = e911_find_locked(c, s.b, s.hash, key, klen);
 	e = *pp;
 	if(e != NULL && e911_centry_expired(e, now)) {
-		e911_relink_locked(c, b, pp, e->next);
+		e911_relink_locked(c, s.b, pp, e->next);
 		gone = e;
 	} else if(e != NULL) {
-		rec = e911_centry_rec(e);
-		if(rec == NULL || (buf != NULL && rec->size <= bufsize)) {
-			state = e911_centry_state(e, now);
-			e->hits++;
-			e->last_used = now;
-			if(rec != NULL)
-				memcpy(buf, rec, rec->size);
-			if(res != NULL)
-				e911_fill_res_locked(e, state, rec != NULL ? buf : NULL, res);
-		}
+		state = e911_copy_out_locked(e, now, 1, res, buf, bufsize);
 	}
-	e911_unlock(c->locks, l);
+	e911_unlock(c->locks, s.l);
 
 	if(gone != NULL) {
 		e911_centry_drop(c, gone);
@@ -384,34 +414,19 @@ e911_cstate_t e911_cache_lookup(e911_cache_t *c, const char *key, size_t klen,
 e911_cstate_t e911_cache_peek(e911_cache_t *c, const char *key, size_t klen,
 		int64_t now, e911_cache_res_t *res, void *buf, size_t bufsize)
 {
-	uint64_t h;
-	uint32_t b, hash;
-	unsigned l;
+	e911_slot_t s;
 	e911_centry_t *e;
-	const e911_record_t *rec;
 	e911_cstate_t state = E911_CS_MISS;
 
 	if(res != NULL)
 		memset(res, 0, sizeof(*res));
-	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
+	if(e911_slot_of(c, key, klen, &s) < 0)
 		return E911_CS_MISS;
-	h = e911_hash(key, klen);
-	b = (uint32_t)h & (c->nbuckets - 1);
-	hash = (uint32_t)(h >> 32);
-	l = e911_lock_of(c, b);
-	e911_lock(c->locks, l);
-	e = *e911_find_locked(c, b, hash, key, klen);
-	if(e != NULL && !e911_centry_expired(e, now)) {
-		rec = e911_centry_rec(e);
-		if(rec == NULL || (buf != NULL && rec->size <= bufsize)) {
-			state = e911_centry_state(e, now);
-			if(rec != NULL)
-				memcpy(buf, rec, rec->size);
-			if(res != NULL)
-				e911_fill_res_locked(e, state, rec != NULL ? buf : NULL, res);
-		}
-	}
-	e911_unlock(c->locks, l);
+	e911_lock(c->locks, s.l);
+	e = *e911_find_locked(c, s.b, s.hash, key, klen);
+	if(e != NULL && !e911_centry_expired(e, now))
+		state = e911_copy_out_locked(e, now, 0, res, buf, bufsize);
+	e911_unlock(c->locks, s.l);
 	return state;
 }
 
@@ -597,10 +612,10 @@ static size_t e911_existing_size(e911_cache_t *c, uint32_t b, uint32_t hash,
  * reserves room, links, settles the counters. Returns 0, or -1 after
  * freeing ne when no room could be made. */
 static int e911_insert(e911_cache_t *c, e911_centry_t *ne, size_t size,
-		uint64_t h, int64_t now)
+		const e911_slot_t *s, int64_t now)
 {
-	uint32_t b = (uint32_t)h & (c->nbuckets - 1);
-	unsigned l = e911_lock_of(c, b);
+	uint32_t b = s->b;
+	unsigned l = s->l;
 	e911_spare_t sp = {ne->key, ne->klen, ne->hash};
 	e911_centry_t **pp;
 	e911_centry_t *old;
@@ -662,7 +677,7 @@ failed:
 }
 
 /* Builds an entry header for key (record left to the caller). */
-static void e911_centry_init(e911_cache_t *c, e911_centry_t *e, uint64_t h,
+static void e911_centry_init(e911_cache_t *c, e911_centry_t *e, uint32_t hash,
 		const char *key, size_t klen, int64_t now, int64_t fresh_until,
 		int64_t stale_until, uint8_t flags)
 {
@@ -671,7 +686,7 @@ static void e911_centry_init(e911_cache_t *c, e911_centry_t *e, uint64_t h,
 	e->fresh_until = fresh_until;
 	e->stale_until = stale_until < fresh_until ? fresh_until : stale_until;
 	e->last_used = now;
-	e->hash = (uint32_t)(h >> 32);
+	e->hash = hash;
 	e->id = __atomic_add_fetch(&c->next_id, 1, __ATOMIC_RELAXED);
 	e->klen = (uint8_t)klen;
 	e->flags = flags;
@@ -685,12 +700,12 @@ static int e911_put(e911_cache_t *c, const char *key, size_t klen,
 		const e911_record_t *rec, int64_t now, int64_t fresh_until,
 		int64_t stale_until, uint8_t flags)
 {
-	uint64_t h;
+	e911_slot_t s;
 	size_t size;
 	e911_centry_t *e;
 	e911_spare_t sp;
 
-	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
+	if(e911_slot_of(c, key, klen, &s) < 0)
 		return -1;
 	if(rec != NULL
 			&& (rec->size < offsetof(e911_record_t, pool) + 1
@@ -701,19 +716,19 @@ static int e911_put(e911_cache_t *c, const char *key, size_t klen,
 		e911_stat_add(&c->put_failed, 1);
 		return -1;
 	}
-	h = e911_hash(key, klen);
 	sp.key = key;
 	sp.klen = klen;
-	sp.hash = (uint32_t)(h >> 32);
+	sp.hash = s.hash;
 	e = e911_centry_alloc(c, size, now, &sp);
 	if(e == NULL) {
 		e911_stat_add(&c->put_failed, 1);
 		return -1;
 	}
-	e911_centry_init(c, e, h, key, klen, now, fresh_until, stale_until, flags);
+	e911_centry_init(
+			c, e, s.hash, key, klen, now, fresh_until, stale_until, flags);
 	if(rec != NULL)
 		memcpy((char *)e + e911_rec_offset(klen), rec, rec->size);
-	return e911_insert(c, e, size, h, now);
+	return e911_insert(c, e, size, &s, now);
 }
 
 /* Inserts or replaces the positive entry for key. Returns 0 or -1. */
@@ -738,24 +753,18 @@ int e911_cache_put_negative(e911_cache_t *c, const char *key, size_t klen,
 /* Removes the entry for key. Returns 1 when one was removed, else 0. */
 int e911_cache_remove(e911_cache_t *c, const char *key, size_t klen)
 {
-	uint64_t h;
-	uint32_t b;
-	unsigned l;
+	e911_slot_t s;
 	e911_centry_t **pp;
 	e911_centry_t *gone;
 
-	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
+	if(e911_slot_of(c, key, klen, &s) < 0)
 		return 0;
-	h = e911_hash(key, klen);
-	b = (uint32_t)h & (c->nbuckets - 1);
-	l = e911_lock_of(c, b);
-
-	e911_lock(c->locks, l);
-	pp = e911_find_locked(c, b, (uint32_t)(h >> 32), key, klen);
+	e911_lock(c->locks, s.l);
+	pp = e911_find_locked(c, s.b, s.hash, key, klen);
 	gone = *pp;
 	if(gone != NULL)
-		e911_relink_locked(c, b, pp, gone->next);
-	e911_unlock(c->locks, l);
+		e911_relink_locked(c, s.b, pp, gone->next);
+	e911_unlock(c->locks, s.l);
 
 	if(gone == NULL)
 		return 0;
