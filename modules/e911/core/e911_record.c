@@ -586,6 +586,12 @@ static int has_civic(const rec_builder_t *b)
 	return 0;
 }
 
+/* Whether the builder holds a location: a civic value or a geo point. */
+static int has_location(const rec_builder_t *b)
+{
+	return has_civic(b) || (b->flags & E911_REC_HAS_GEO);
+}
+
 /* "site": {"multi_floor": bool, "multi_unit": bool} - whether in-building
  * detail is needed for the location to be dispatchable. */
 static int parse_site(rec_builder_t *b, const json_t *v)
@@ -702,7 +708,7 @@ static int build_from_json(rec_builder_t *b, const json_t *root)
 			|| parse_networks(b, json_object_get(root, "networks")) < 0
 			|| parse_mobility(b, json_object_get(root, "mobility")) < 0)
 		return -1;
-	if(!has_civic(b) && !(b->flags & E911_REC_HAS_GEO))
+	if(!has_location(b))
 		return rec_fail(b, "record has neither civic nor geo");
 	return 0;
 }
@@ -1055,6 +1061,26 @@ out:
 	return doc;
 }
 
+/* A new builder with nothing set (the caller free()s it), or NULL; clears
+ * err. About 10 KiB: kept off the stack of the SIP worker. */
+static rec_builder_t *builder_new(char *err, size_t errlen)
+{
+	rec_builder_t *b = malloc(sizeof(*b));
+
+	if(err != NULL && errlen > 0)
+		err[0] = '\0';
+	if(b == NULL) {
+		if(err != NULL && errlen > 0)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	memset(b, 0, offsetof(rec_builder_t, val));
+	b->err = err;
+	b->errlen = errlen;
+	b->max_age = -1;
+	return b;
+}
+
 e911_record_t *e911_record_parse(
 		const char *json, size_t len, char *err, size_t errlen)
 {
@@ -1069,19 +1095,9 @@ e911_record_t *e911_record_parse_mapped(const char *json, size_t len,
 	json_error_t jerr;
 	e911_record_t *rec = NULL;
 
-	if(err != NULL && errlen > 0)
-		err[0] = '\0';
-	/* about 10 KiB: kept off the stack of the SIP worker */
-	b = malloc(sizeof(*b));
-	if(b == NULL) {
-		if(err != NULL && errlen > 0)
-			snprintf(err, errlen, "out of memory");
+	b = builder_new(err, errlen);
+	if(b == NULL)
 		return NULL;
-	}
-	memset(b, 0, offsetof(rec_builder_t, val));
-	b->err = err;
-	b->errlen = errlen;
-	b->max_age = -1;
 	if(json == NULL) {
 		rec_fail(b, "no answer");
 		goto out;
@@ -1394,25 +1410,6 @@ e911_record_t *e911_record_dup(const e911_record_t *rec)
 
 /* ---- locations carried by other documents ---- */
 
-/* A new builder with nothing set (the caller free()s it), or NULL. */
-static rec_builder_t *builder_new(char *err, size_t errlen)
-{
-	rec_builder_t *b = malloc(sizeof(*b));
-
-	if(err != NULL && errlen > 0)
-		err[0] = '\0';
-	if(b == NULL) {
-		if(err != NULL && errlen > 0)
-			snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	memset(b, 0, offsetof(rec_builder_t, val));
-	b->err = err;
-	b->errlen = errlen;
-	b->max_age = -1;
-	return b;
-}
-
 e911_record_t *e911_record_from_location(
 		const struct json_t *obj, const char *key, char *err, size_t errlen)
 {
@@ -1430,7 +1427,7 @@ e911_record_t *e911_record_from_location(
 			|| parse_geo(b, json_object_get(o, "geo")) < 0
 			|| parse_route(b, json_object_get(o, "route")) < 0)
 		goto out;
-	if(!has_civic(b) && !(b->flags & E911_REC_HAS_GEO)) {
+	if(!has_location(b)) {
 		rec_fail(b, "neither civic nor geo");
 		goto out;
 	}
@@ -1487,7 +1484,7 @@ e911_record_t *e911_record_relocate(
 	b->lon = where->lon;
 	b->radius_m = where->radius_m;
 	rec = NULL;
-	if(has_civic(b) || (b->flags & E911_REC_HAS_GEO))
+	if(has_location(b))
 		rec = builder_finish(b);
 	free(b);
 	return rec;
