@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
 
 #include "e911_cidr.h"
+#include "e911_dialplan.h"
 #include "e911_pidf.h"
 #include "e911_text.h"
 #include "e911_time.h"
@@ -123,6 +125,35 @@ int fz_utf8_ok(const char *s, size_t n)
 		i += k;
 	}
 	return 1;
+}
+
+int fz_model_urn(const char *s, size_t n)
+{
+	static const char *const base[2] = {
+			"urn:service:sos", "urn:service:test.sos"};
+
+	if(n > E911_URN_MAXLEN)
+		return E911_DIAL_NONE;
+	for(int k = 0; k < 2; k++) {
+		size_t b = strlen(base[k]);
+		size_t i;
+
+		if(n < b || strncasecmp(s, base[k], b) != 0)
+			continue;
+		if(n == b)
+			return k == 0 ? E911_DIAL_EMERGENCY : E911_DIAL_TEST;
+		if(s[b] != '.' || n == b + 1)
+			continue;
+		for(i = b + 1; i < n; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if(!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
+					   || (c >= 'A' && c <= 'Z') || c == '-' || c == '.'))
+				break;
+		}
+		if(i == n)
+			return k == 0 ? E911_DIAL_EMERGENCY : E911_DIAL_TEST;
+	}
+	return E911_DIAL_NONE;
 }
 
 int fz_has_control(const char *s, size_t n, char allow)

@@ -42,6 +42,12 @@ int fz_has_control(const char *s, size_t n, char allow);
 /* Count of (possibly overlapping) occurrences of needle in hay. */
 size_t fz_count(const char *hay, size_t hlen, const char *needle, size_t nlen);
 
+/* Model of one service URN (RFC 5031 sos / test.sos), independent of the
+ * core: "urn:service:" base ["." 1*(alnum / - / .)], case-insensitive, at
+ * most E911_URN_MAXLEN bytes. Returns E911_DIAL_EMERGENCY, E911_DIAL_TEST
+ * or E911_DIAL_NONE. */
+int fz_model_urn(const char *s, size_t n);
+
 /* Checks rec's layout and value invariants. */
 void fz_check_record(const e911_record_t *rec);
 

@@ -60,35 +60,6 @@ static const char *trim(const char *s, size_t *n)
 	return s;
 }
 
-/* Model of one service URN: "urn:service:" base ["." 1*(alnum / - / .)],
- * case-insensitive, at most 63 bytes. */
-static int model_urn(const char *s, size_t n)
-{
-	static const char *const base[2] = {
-			"urn:service:sos", "urn:service:test.sos"};
-
-	if(n > E911_URN_MAXLEN)
-		return E911_DIAL_NONE;
-	for(int k = 0; k < 2; k++) {
-		size_t b = strlen(base[k]);
-		size_t i;
-
-		if(n < b || strncasecmp(s, base[k], b) != 0)
-			continue;
-		if(n == b)
-			return k == 0 ? E911_DIAL_EMERGENCY : E911_DIAL_TEST;
-		if(s[b] != '.' || n == b + 1)
-			continue;
-		for(i = b + 1; i < n; i++) {
-			if(!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.')
-				break;
-		}
-		if(i == n)
-			return k == 0 ? E911_DIAL_EMERGENCY : E911_DIAL_TEST;
-	}
-	return E911_DIAL_NONE;
-}
-
 /* Checks the entries of list (class cls) starting at dp->entries[*k], or
  * returns 0 when the model says the list is invalid. */
 static int model_list(const e911_dialplan_t *dp, const char *list, int cls,
@@ -118,7 +89,7 @@ static int model_list(const e911_dialplan_t *dp, const char *list, int cls,
 		if(eq) {
 			un = n - (size_t)(eq + 1 - item);
 			u = trim(eq + 1, &un);
-			if(un == 0 || model_urn(u, un) == E911_DIAL_NONE)
+			if(un == 0 || fz_model_urn(u, un) == E911_DIAL_NONE)
 				return 0;
 		}
 		if(dp == NULL)
@@ -422,8 +393,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = lens[i];
 		int u = e911_urn_classify(s, n);
 
-		FZ_ASSERT(u == model_urn(s, n), "urn_classify %d, model %d", u,
-				model_urn(s, n));
+		FZ_ASSERT(u == fz_model_urn(s, n), "urn_classify %d, model %d", u,
+				fz_model_urn(s, n));
 		if(dp != NULL && i >= 3) {
 			const char *urn = NULL;
 			int c = e911_dial_classify(dp, s, n, &urn);

@@ -17,39 +17,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "e911_dialplan.h"
 #include "fuzz_common.h"
-
-static int model_urn(const char *s, size_t n)
-{
-	static const char *const base[2] = {
-			"urn:service:sos", "urn:service:test.sos"};
-
-	if(n > E911_URN_MAXLEN)
-		return E911_DIAL_NONE;
-	for(int k = 0; k < 2; k++) {
-		size_t b = strlen(base[k]);
-		size_t i;
-
-		if(n < b || strncasecmp(s, base[k], b) != 0)
-			continue;
-		if(n == b)
-			return k == 0 ? E911_DIAL_EMERGENCY : E911_DIAL_TEST;
-		if(s[b] != '.' || n == b + 1)
-			continue;
-		for(i = b + 1; i < n; i++) {
-			unsigned char c = (unsigned char)s[i];
-			if(!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-					   || (c >= 'A' && c <= 'Z') || c == '-' || c == '.'))
-				break;
-		}
-		if(i == n)
-			return k == 0 ? E911_DIAL_EMERGENCY : E911_DIAL_TEST;
-	}
-	return E911_DIAL_NONE;
-}
 
 static int hex(unsigned char c)
 {
@@ -94,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	got = e911_urn_classify_uri(s, size);
 	FZ_ASSERT(got == e911_urn_classify(s, cut),
 			"urn_classify_uri %d != urn_classify of the part before ;/? ", got);
-	FZ_ASSERT(got == model_urn(s, cut), "urn_classify_uri %d != model %d", got,
-			model_urn(s, cut));
+	FZ_ASSERT(got == fz_model_urn(s, cut), "urn_classify_uri %d != model %d",
+			got, fz_model_urn(s, cut));
 
 	/* user parts: every output size from 0 to past the decoded length */
 	want = malloc(size + 1);
