@@ -137,6 +137,21 @@ def scaled(seconds):
     return seconds * TIME_SCALE
 
 
+def parallel(fns, join_s=60):
+    """Runs the callables in threads; returns their results in order (None for
+    one still running after join_s scaled seconds)."""
+    out = [None] * len(fns)
+
+    def run(i, fn):
+        out[i] = fn()
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(scaled(join_s))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # processes: every process we start is tracked and ended at exit, by its pid
 # (and its own process group, which we created), never by name.

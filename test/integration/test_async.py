@@ -12,7 +12,6 @@
 
 import os
 import sys
-import threading
 import time
 import unittest
 
@@ -22,20 +21,6 @@ import e911test as t  # noqa: E402
 
 LUA_CFG = os.path.join(t.SOURCE_DIR, "cfg", "kamailio-lua.cfg")
 LUA_SCRIPT = os.path.join(t.SOURCE_DIR, "cfg", "e911.lua")
-
-
-def parallel(fns):
-    """Runs the callables in threads; returns their results in order."""
-    out = [None] * len(fns)
-
-    def run(i, fn):
-        out[i] = fn()
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(t.scaled(60))
-    return out
 
 
 class AsyncCase(t.E911TestCase):
@@ -96,7 +81,7 @@ class TestNonBlocking(AsyncCase):
         def behind():
             time.sleep(0.3)                    # right behind the storm
             return [self.env.call("911", caller=c) for c in cached]
-        results = parallel(storm + [behind])
+        results = t.parallel(storm + [behind])
         hung_calls, cached_calls = results[:12], results[12]
         # the cached calls reached the PSAP before any hung lookup timed out
         first_timeout = t0 + self.TIMEOUT_MS / 1000.0
@@ -116,7 +101,7 @@ class TestNonBlocking(AsyncCase):
 
     def test_single_flight(self):
         self.env.locsvc.control("normal", latency_ms=600)
-        calls = parallel([self.call("911", "u20") for _ in range(5)])
+        calls = t.parallel([self.call("911", "u20") for _ in range(5)])
         for call in calls:
             rx = self.located_at(call, "psap")
             self.assertLocated(rx, "u20")
@@ -133,7 +118,7 @@ class TestNonBlocking(AsyncCase):
             c = self.env.call("1000", caller="bob",
                               ruri_host="%s:%d" % (t.HOST, self.env.psaps["normal"].port))
             return c, time.time()
-        results = parallel([self.call("911", k, recv_timeout=15, timeout=30)
+        results = t.parallel([self.call("911", k, recv_timeout=15, timeout=30)
                             for k in hung] + [normal])
         call, done = results[-1]
         rx = self.located_at(call, "normal")
@@ -178,7 +163,7 @@ class TestKemiLua(AsyncCase):
         def cached():
             time.sleep(0.2)
             return self.env.call("911", caller="u37")
-        res = parallel([self.call("911", k, recv_timeout=15, timeout=30)
+        res = t.parallel([self.call("911", k, recv_timeout=15, timeout=30)
                         for k in ("u34", "u35", "u36")] + [cached])
         rx = self.located_at(res[-1], "psap")
         self.assertLess(rx.time - t0, self.TIMEOUT_MS / 1000.0)

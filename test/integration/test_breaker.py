@@ -55,19 +55,6 @@ def rpc_stats(env):
             for m in re.finditer(r"^\s*(\w+): (.*)$", out, re.M)}
 
 
-def parallel(fns):
-    out = [None] * len(fns)
-
-    def run(i, fn):
-        out[i] = fn()
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join(t.scaled(90))
-    return out
-
-
 def percentile(values, p):
     v = sorted(values)
     if not v:
@@ -205,7 +192,7 @@ class TwelveHang(BreakerCase):
         def behind():
             time.sleep(0.3)
             return [self.env.call("911", caller=c) for c in cached]
-        res = parallel(storm + [behind])
+        res = t.parallel(storm + [behind], join_s=90)
         for c in res[12]:
             self.assertCallOk(c)
             rx = self.assertInviteAt(c, "psap")
