@@ -137,3 +137,35 @@ int e911_classify_for_script(sip_msg_t *msg, e911_class_t *c)
 	*c = e911_classify_request(msg);
 	return 0;
 }
+
+int e911_is_emergency_number(sip_msg_t *msg, str *num)
+{
+	return e911_classify_note(msg, e911_classify_string(num, NULL));
+}
+
+int e911_is_emergency(sip_msg_t *msg)
+{
+	str ruri;
+
+	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
+		return E911_DIAL_NONE;
+	if(msg->new_uri.s && msg->new_uri.len > 0)
+		ruri = msg->new_uri;
+	else
+		ruri = msg->first_line.u.request.uri;
+	return e911_is_emergency_number(msg, &ruri);
+}
+
+int e911_is_emergency_cc(sip_msg_t *msg, str *num, str *cc)
+{
+	char country[3] = "";
+
+	if(num && num->len >= 4 && strncasecmp(num->s, "urn:", 4) == 0)
+		return e911_is_emergency_number(msg, num);
+	if(cc && cc->len == 2) {
+		country[0] = cc->s[0];
+		country[1] = cc->s[1];
+		country[2] = '\0';
+	}
+	return e911_classify_note(msg, e911_classify_string(num, country));
+}

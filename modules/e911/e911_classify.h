@@ -58,6 +58,16 @@ e911_class_t e911_classify_request(sip_msg_t *msg);
  * $e911(service)). Returns c.cls. */
 int e911_classify_note(sip_msg_t *msg, e911_class_t c);
 
+/* The script functions (each records its answer with e911_classify_note()
+ * and returns the class): e911_is_emergency() classifies the current
+ * Request-URI (a rewritten one included; E911_DIAL_NONE, not recorded, for
+ * a reply), e911_is_emergency_number() a number or URI, and
+ * e911_is_emergency_cc() one dialled in country cc (two letters; anything
+ * else: the plan's default; a URN classifies as without a country). */
+int e911_is_emergency(sip_msg_t *msg);
+int e911_is_emergency_number(sip_msg_t *msg, str *num);
+int e911_is_emergency_cc(sip_msg_t *msg, str *num, str *cc);
+
 /* The script's classification of msg into *c, or, when the script did not
  * classify msg in this process (a resumed transaction), that of its
  * original Request-URI. Returns 0, or -1 when there is neither (msg is a

@@ -11,11 +11,13 @@
 
 /*
  * The module's exports: parameters, script functions and their KEMI twins,
- * the $e911(...) pseudo-variable and statistics. Each script function is a
- * thin w_ wrapper that resolves its parameters and calls the ki_ function
- * KEMI calls too; the work is done in e911_lookup.c (lookup), e911_invite_rewrite.c
- * (rewrite) and the pure core (e911_record, e911_pidf, e911_dial,
- * e911_cache, e911_fetch, e911_mime).
+ * the $e911(...) pseudo-variable and statistics, and the calls of each
+ * component's init, child_init and destroy. Each script function is a thin
+ * w_ wrapper that resolves its parameters and calls the component's
+ * function, the one KEMI exports too; the work is done in the components:
+ * e911_classify.c (classification), e911_lookup.c and e911_lookup_async.c
+ * (lookup), e911_invite_rewrite.c (rewrite), ... and the pure core
+ * (e911_record, e911_pidf, e911_dial, e911_cache, e911_fetch, e911_mime).
  */
 
 #include <stdio.h>
@@ -326,76 +328,61 @@ static void mod_destroy(void)
 	e911_classify_destroy();
 }
 
-/* --- classification --- */
-
-static int ki_e911_is_emergency_number(sip_msg_t *msg, str *num)
+/* The string value of script parameter p into *s; -1 (logged, naming
+ * what) when it has none. */
+static int param_str(sip_msg_t *msg, char *p, str *s, const char *what)
 {
-	return e911_classify_note(msg, e911_classify_string(num, NULL));
+	if(fixup_get_svalue(msg, (gparam_t *)p, s) < 0) {
+		LM_ERR("e911: cannot get the %s\n", what);
+		return -1;
+	}
+	return 0;
 }
 
-static int ki_e911_is_emergency(sip_msg_t *msg)
-{
-	str ruri;
-
-	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
-		return E911_DIAL_NONE;
-	if(msg->new_uri.s && msg->new_uri.len > 0)
-		ruri = msg->new_uri;
-	else
-		ruri = msg->first_line.u.request.uri;
-	return ki_e911_is_emergency_number(msg, &ruri);
-}
+/* --- classification (e911_classify.c) --- */
 
 static int w_e911_is_emergency(sip_msg_t *msg, char *p1, char *p2)
 {
-	return ki_e911_is_emergency(msg);
+	return e911_is_emergency(msg);
 }
 
 static int w_e911_is_emergency_number(sip_msg_t *msg, char *num, char *p2)
 {
 	str s;
 
-	if(fixup_get_svalue(msg, (gparam_t *)num, &s) < 0) {
-		LM_ERR("e911: cannot get the number parameter\n");
+	if(param_str(msg, num, &s, "number parameter") < 0)
 		return E911_DIAL_NONE;
-	}
-	return ki_e911_is_emergency_number(msg, &s);
+	return e911_is_emergency_number(msg, &s);
+}
+
+static int w_e911_is_emergency_cc(sip_msg_t *msg, char *num, char *cc)
+{
+	str n;
+	str c;
+
+	if(param_str(msg, num, &n, "parameters") < 0
+			|| param_str(msg, cc, &c, "parameters") < 0)
+		return E911_DIAL_NONE;
+	return e911_is_emergency_cc(msg, &n, &c);
 }
 
 /* --- lookup and rewrite --- */
-
-static int ki_e911_locate(sip_msg_t *msg, str *key)
-{
-	return e911_lookup_blocking(msg, key);
-}
 
 static int w_e911_locate(sip_msg_t *msg, char *key, char *p2)
 {
 	str s;
 
-	if(fixup_get_svalue(msg, (gparam_t *)key, &s) < 0) {
-		LM_ERR("e911: cannot get the key parameter\n");
+	if(param_str(msg, key, &s, "key parameter") < 0)
 		return E911_LOC_UNAVAILABLE;
-	}
-	return ki_e911_locate(msg, &s);
-}
-
-static int ki_e911_route(sip_msg_t *msg)
-{
-	return e911_route_msg(msg);
+	return e911_lookup_blocking(msg, &s);
 }
 
 static int w_e911_route(sip_msg_t *msg, char *p1, char *p2)
 {
-	return ki_e911_route(msg);
+	return e911_route_msg(msg);
 }
 
 static int w_e911_fallback(sip_msg_t *msg, char *p1, char *p2)
-{
-	return e911_fallback_msg(msg);
-}
-
-static int ki_e911_fallback(sip_msg_t *msg)
 {
 	return e911_fallback_msg(msg);
 }
@@ -409,16 +396,9 @@ static int w_e911_prefetch(sip_msg_t *msg, char *key, char *p2)
 {
 	str s;
 
-	if(fixup_get_svalue(msg, (gparam_t *)key, &s) < 0) {
-		LM_ERR("e911: cannot get the key parameter\n");
+	if(param_str(msg, key, &s, "key parameter") < 0)
 		return -1;
-	}
-	return ki_e911_prefetch(msg, &s);
-}
-
-static int ki_e911_locate_async(sip_msg_t *msg, str *key, str *route)
-{
-	return e911_lookup_async(msg, key, route);
+	return e911_prefetch_key(&s);
 }
 
 static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
@@ -426,106 +406,62 @@ static int w_e911_locate_async(sip_msg_t *msg, char *key, char *route)
 	str k;
 	str r;
 
-	if(fixup_get_svalue(msg, (gparam_t *)key, &k) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)route, &r) < 0) {
-		LM_ERR("e911: cannot get the parameters\n");
+	if(param_str(msg, key, &k, "parameters") < 0
+			|| param_str(msg, route, &r, "parameters") < 0)
 		return -1;
-	}
-	return ki_e911_locate_async(msg, &k, &r);
+	return e911_lookup_async(msg, &k, &r);
 }
 
-static int ki_e911_is_emergency_cc(sip_msg_t *msg, str *num, str *cc)
-{
-	char country[3] = "";
+/* --- references, callbacks, registration check, notifications --- */
 
-	if(num && num->len >= 4 && strncasecmp(num->s, "urn:", 4) == 0)
-		return ki_e911_is_emergency_number(msg, num);
-	if(cc && cc->len == 2) {
-		country[0] = cc->s[0];
-		country[1] = cc->s[1];
-		country[2] = '\0';
-	}
-	return e911_classify_note(msg, e911_classify_string(num, country));
-}
-
-static int w_e911_is_emergency_cc(sip_msg_t *msg, char *num, char *cc)
-{
-	str n;
-	str c;
-
-	if(fixup_get_svalue(msg, (gparam_t *)num, &n) < 0
-			|| fixup_get_svalue(msg, (gparam_t *)cc, &c) < 0) {
-		LM_ERR("e911: cannot get the parameters\n");
-		return E911_DIAL_NONE;
-	}
-	return ki_e911_is_emergency_cc(msg, &n, &c);
-}
-
-static int ki_e911_dereference(sip_msg_t *msg)
+static int w_e911_dereference(sip_msg_t *msg, char *p1, char *p2)
 {
 	return e911_dereference(msg);
 }
 
-static int w_e911_dereference(sip_msg_t *msg, char *p1, char *p2)
-{
-	return ki_e911_dereference(msg);
-}
-
-static int ki_e911_is_psap_callback(sip_msg_t *msg)
-{
-	return e911_is_psap_callback(msg);
-}
-
 static int w_e911_is_psap_callback(sip_msg_t *msg, char *p1, char *p2)
 {
-	return ki_e911_is_psap_callback(msg);
+	return e911_is_psap_callback(msg);
 }
 
 static int w_e911_check(sip_msg_t *msg, char *key, char *p2)
 {
 	str s;
 
-	if(fixup_get_svalue(msg, (gparam_t *)key, &s) < 0) {
-		LM_ERR("e911: cannot get the key parameter\n");
+	if(param_str(msg, key, &s, "key parameter") < 0)
 		return -3;
-	}
 	return e911_register_check(msg, &s);
-}
-
-static int ki_e911_notify(sip_msg_t *msg)
-{
-	return e911_notify_call(msg);
 }
 
 static int w_e911_notify(sip_msg_t *msg, char *p1, char *p2)
 {
-	return ki_e911_notify(msg);
+	return e911_notify_call(msg);
 }
 
 /* clang-format off */
 static sr_kemi_t sr_kemi_e911_exports[] = {
 	{ str_init("e911"), str_init("e911_is_emergency"),
-		SR_KEMIP_INT, ki_e911_is_emergency,
+		SR_KEMIP_INT, e911_is_emergency,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_is_emergency_number"),
-		SR_KEMIP_INT, ki_e911_is_emergency_number,
+		SR_KEMIP_INT, e911_is_emergency_number,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_locate"),
-		SR_KEMIP_INT, ki_e911_locate,
+		SR_KEMIP_INT, e911_lookup_blocking,
 		{ SR_KEMIP_STR, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_route"),
-		SR_KEMIP_INT, ki_e911_route,
+		SR_KEMIP_INT, e911_route_msg,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_fallback"),
-		SR_KEMIP_INT, ki_e911_fallback,
+		SR_KEMIP_INT, e911_fallback_msg,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
@@ -535,27 +471,27 @@ static sr_kemi_t sr_kemi_e911_exports[] = {
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_locate_async"),
-		SR_KEMIP_INT, ki_e911_locate_async,
+		SR_KEMIP_INT, e911_lookup_async,
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_notify"),
-		SR_KEMIP_INT, ki_e911_notify,
+		SR_KEMIP_INT, e911_notify_call,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_is_emergency_cc"),
-		SR_KEMIP_INT, ki_e911_is_emergency_cc,
+		SR_KEMIP_INT, e911_is_emergency_cc,
 		{ SR_KEMIP_STR, SR_KEMIP_STR, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_dereference"),
-		SR_KEMIP_INT, ki_e911_dereference,
+		SR_KEMIP_INT, e911_dereference,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
 	{ str_init("e911"), str_init("e911_is_psap_callback"),
-		SR_KEMIP_INT, ki_e911_is_psap_callback,
+		SR_KEMIP_INT, e911_is_psap_callback,
 		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
 			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
 	},
