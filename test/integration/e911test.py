@@ -137,6 +137,16 @@ def scaled(seconds):
     return seconds * TIME_SCALE
 
 
+def start_backup(env):
+    """Starts a second location service, with no records, as env's
+    location_url_backup; call before env.start(). Its records are the caller's
+    to put once env has started (they need the PSAP ports)."""
+    backup = LocationService(env.workdir, {}, name="backup")
+    backup.start()
+    env.extra_defines["E911_LOCATION_URL_BACKUP"] = q(backup.url_template)
+    return backup
+
+
 def parallel(fns, join_s=60):
     """Runs the callables in threads; returns their results in order (None for
     one still running after join_s scaled seconds)."""
@@ -383,6 +393,12 @@ class LocationService:
 
     def reset(self):
         return self._req("POST", "/_reset", {})
+
+    def fresh(self):
+        """Running again (a test may have stopped it) and reset."""
+        if not self.running():
+            self.start()
+        return self.reset()
 
     def stats(self):
         return self._req("GET", "/_stats")

@@ -69,9 +69,13 @@ class BreakerCase(t.E911TestCase):
     CHILDREN = 4
 
     @classmethod
+    def new_env(cls):
+        return t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
+                         defines=dict(cls.DEFINES), children=cls.CHILDREN)
+
+    @classmethod
     def setUpClass(cls):
-        cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
-                            defines=dict(cls.DEFINES), children=cls.CHILDREN)
+        cls.env = cls.new_env()
         cls.env.start()
 
     @classmethod
@@ -79,9 +83,7 @@ class BreakerCase(t.E911TestCase):
         cls.env.stop()
 
     def setUp(self):
-        if not self.env.locsvc.running():
-            self.env.locsvc.start()
-        self.env.locsvc.reset()
+        self.env.locsvc.fresh()
 
     def add_records(self, keys):
         """alice's record under each key, ROOM set to the key (to tell them apart)."""
@@ -350,19 +352,9 @@ class Backup(BreakerCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
-                            defines=dict(cls.DEFINES), children=cls.CHILDREN)
-        env = cls.env
-        orig_start = env.start
-        cls.backup = None
-
-        def start_with_backup():
-            cls.backup = t.LocationService(env.workdir, {}, name="backup")
-            cls.backup.start()
-            env.extra_defines["E911_LOCATION_URL_BACKUP"] = t.q(cls.backup.url_template)
-            return orig_start()
-        env.start = start_with_backup
-        env.start()
+        cls.env = cls.new_env()
+        cls.backup = t.start_backup(cls.env)
+        cls.env.start()
 
     @classmethod
     def tearDownClass(cls):

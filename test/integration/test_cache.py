@@ -252,20 +252,10 @@ class TestBackup(CacheCase):
     def setUpClass(cls):
         cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS)
         # the backup service shares the records; started before Kamailio
-        cls.backup = None
-        env = cls.env
-        orig_start = env.start
-
-        def start_with_backup():
-            # no records yet: they need the PSAP ports, known once started
-            cls.backup = t.LocationService(env.workdir, {}, name="backup")
-            cls.backup.start()
-            env.extra_defines["E911_LOCATION_URL_BACKUP"] = t.q(cls.backup.url_template)
-            return orig_start()
-        env.start = start_with_backup
-        env.start()
+        cls.backup = t.start_backup(cls.env)
+        cls.env.start()
         # the backup's records need the PSAP ports: now known
-        cls.backup.put_records(env.records)
+        cls.backup.put_records(cls.env.records)
 
     @classmethod
     def tearDownClass(cls):

@@ -101,9 +101,7 @@ class FaultCase(EmergencyAssertions):
 
     def setUp(self):
         if self.env is not None and self.env.locsvc is not None and self.env.start_locsvc:
-            if not self.env.locsvc.running():
-                self.env.locsvc.start()
-            self.env.locsvc.reset()
+            self.env.locsvc.fresh()
 
     # -- records ----------------------------------------------------------
     def record(self, name, max_age=1, **changes):

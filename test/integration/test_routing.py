@@ -331,9 +331,7 @@ class TestServiceUnavailable(EmergencyAssertions):
         cls.env.stop()
 
     def setUp(self):
-        if not self.env.locsvc.running():
-            self.env.locsvc.start()
-        self.env.locsvc.reset()
+        self.env.locsvc.fresh()
 
     def timed_fallback(self, caller):
         call = self.emergency_call("911", caller)
