@@ -300,11 +300,9 @@ void e911_cache_destroy(e911_cache_t *c)
 	e911_shm_free(c);
 }
 
-/* Where a key lives: its hash, bucket and lock, and the hash its entry
- * carries. */
+/* Where a key lives: its bucket and lock, and the hash its entry carries. */
 typedef struct e911_slot
 {
-	uint64_t h;
 	uint32_t b;
 	uint32_t hash;
 	unsigned l;
@@ -314,11 +312,13 @@ typedef struct e911_slot
 static int e911_slot_of(
 		const e911_cache_t *c, const char *key, size_t klen, e911_slot_t *s)
 {
+	uint64_t h;
+
 	if(c == NULL || klen > E911_KEY_MAX || (key == NULL && klen > 0))
 		return -1;
-	s->h = e911_hash(key, klen);
-	s->b = (uint32_t)s->h & (c->nbuckets - 1);
-	s->hash = (uint32_t)(s->h >> 32);
+	h = e911_hash(key, klen);
+	s->b = (uint32_t)h & (c->nbuckets - 1);
+	s->hash = (uint32_t)(h >> 32);
 	s->l = e911_lock_of(c, s->b);
 	return 0;
 }
