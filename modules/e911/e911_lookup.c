@@ -115,6 +115,12 @@ int e911_lookup_init(void)
 				c->param.http2);
 		return -1;
 	}
+	if(e911_http2_supported(h2, curl_version_info(CURLVERSION_NOW)->version_num,
+			   err, sizeof(err))
+			< 0) {
+		LM_ERR("e911: modparam http2: %s\n", err);
+		return -1;
+	}
 	c->fetch.http2 = (int)h2;
 	if(c->param.field_map[0]) {
 		fieldmap = e911_fieldmap_parse(c->param.field_map, err, sizeof(err));

@@ -172,6 +172,26 @@ static void test_http2_names(void **state)
 	for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if(e911_http2_parse(bad[i], &mode) != -1)
 			fail_msg("'%s' accepted", bad[i]);
+	/* h2c needs libcurl >= 8.0.0 (7.88's breaks reused connections) */
+	{
+		char err[200];
+		assert_int_equal(
+				e911_http2_supported(E911_H2_H2C, 0x075801, err, sizeof(err)),
+				-1);
+		assert_non_null(strstr(err, "7.88.1"));
+		assert_int_equal(
+				e911_http2_supported(E911_H2_H2C, 0x080000, err, sizeof(err)),
+				0);
+		assert_int_equal(
+				e911_http2_supported(E911_H2_H2C, 0x080e01, err, sizeof(err)),
+				0);
+		assert_int_equal(
+				e911_http2_supported(E911_H2_AUTO, 0x075801, err, sizeof(err)),
+				0);
+		assert_int_equal(
+				e911_http2_supported(E911_H2_OFF, 0x075801, err, sizeof(err)),
+				0);
+	}
 	assert_int_equal(e911_proto_of_curl(CURL_HTTP_VERSION_2_0), E911_PROTO_H2);
 	assert_int_equal(e911_proto_of_curl(CURL_HTTP_VERSION_1_1), E911_PROTO_H1);
 	assert_int_equal(e911_proto_of_curl(CURL_HTTP_VERSION_1_0), E911_PROTO_H1);

@@ -31,6 +31,20 @@ int e911_http2_parse(const char *s, e911_http2_t *out)
 	return -1;
 }
 
+int e911_http2_supported(
+		e911_http2_t mode, unsigned int version_num, char *err, size_t errlen)
+{
+	if(mode == E911_H2_H2C && version_num < 0x080000) {
+		snprintf(err, errlen,
+				"h2c needs libcurl 8.0.0 or later (%u.%u.%u fails HTTP/2 "
+				"prior knowledge on reused connections): use auto + https",
+				(version_num >> 16) & 0xff, (version_num >> 8) & 0xff,
+				version_num & 0xff);
+		return -1;
+	}
+	return 0;
+}
+
 const char *e911_http2_name(e911_http2_t mode)
 {
 	switch(mode) {

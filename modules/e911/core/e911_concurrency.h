@@ -60,6 +60,13 @@ typedef enum e911_proto
 /* Parses "auto", "off" or "h2c" (NULL or "": auto). Returns 0 or -1. */
 int e911_http2_parse(const char *s, e911_http2_t *out);
 
+/* 0 when mode works with the libcurl of version_num (curl_version_info()),
+ * else -1 with the reason in err: libcurl before 8.0.0 breaks h2c with
+ * prior knowledge on every reused connection ("Error in the HTTP2 framing
+ * layer", curl issue 10634), so every lookup after the first would fail. */
+int e911_http2_supported(
+		e911_http2_t mode, unsigned int version_num, char *err, size_t errlen);
+
 /* The name of mode, as the modparam spells it. */
 const char *e911_http2_name(e911_http2_t mode);
 
