@@ -63,7 +63,7 @@
 #define CBNAME_MAX 64
 #define REFRESH_BATCH 512
 
-e911_async_cfg_t e911_async_cfg = {1, 256, 30, NULL, 60, 0, 0, 0};
+e911_async_cfg_t e911_async_cfg = {1, 1024, 30, NULL, 60, 0, 0, 0};
 
 typedef struct e911_waiter
 {
