@@ -36,6 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include "../../core/cfg/cfg_struct.h"
 #include "../../core/dprint.h"
@@ -689,12 +692,122 @@ static int fetcher_setup(int idx)
 	return 0;
 }
 
+static void reap_done(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if(m->msg == CURLMSG_DONE)
+			transfer_done(m->easy_handle, m->data.result);
+	}
+}
+
+#ifdef __linux__
+/* Event-driven: libcurl says which sockets to watch (epoll) and when its
+ * next timeout is; only the transfers whose sockets are ready are run.
+ * curl_multi_perform() would walk every transfer in flight on each
+ * wake-up (a read attempt on each of hundreds of sockets per answer),
+ * which makes a fetcher with many lookups in flight its own bottleneck. */
+static int epfd = -1;
+static int64_t curl_deadline = -1; /* ms, e911_now_ms(); -1: none */
+
+static int on_socket(
+		CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct epoll_event ev;
+
+	(void)easy;
+	(void)userp;
+	if(what == CURL_POLL_REMOVE) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = s;
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0)
+				| (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if(socketp == NULL) {
+		if(epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST)
+			epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev);
+		curl_multi_assign(multi, s, (void *)1);
+	} else if(epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT) {
+		epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	(void)m;
+	(void)userp;
+	curl_deadline = timeout_ms < 0 ? -1 : e911_now_ms() + timeout_ms;
+	return 0;
+}
+
+static void fetcher_loop(int idx)
+{
+	struct epoll_event ev;
+	struct epoll_event evs[64];
+	int64_t now;
+	long wait;
+	int running;
+	int flags;
+	int n;
+	int i;
+
+	my_fetcher = idx;
+	if(fetcher_setup(idx) < 0) {
+		LM_CRIT("e911: fetcher %d cannot start (out of memory)\n", idx);
+		return;
+	}
+	fcntl(pipes[idx][0], F_SETFL, O_NONBLOCK);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = pipes[idx][0];
+	if(epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, pipes[idx][0], &ev) < 0) {
+		LM_CRIT("e911: fetcher %d cannot start (epoll: %s)\n", idx,
+				strerror(errno));
+		return;
+	}
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+
+	for(;;) {
+		cfg_update();
+		/* queued jobs are checked at least every 20 ms (their budget) */
+		wait = pq_len > 0 ? 20 : 1000;
+		if(curl_deadline >= 0) {
+			now = e911_now_ms();
+			if(curl_deadline - now < wait)
+				wait = curl_deadline > now ? (long)(curl_deadline - now) : 0;
+		}
+		n = epoll_wait(epfd, evs, 64, (int)wait);
+		for(i = 0; i < n; i++) {
+			if(evs[i].data.fd == pipes[idx][0]) {
+				read_jobs(pipes[idx][0]);
+				continue;
+			}
+			flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0)
+					| (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0)
+					| (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR
+															 : 0);
+			curl_multi_socket_action(multi, evs[i].data.fd, flags, &running);
+		}
+		if(curl_deadline >= 0 && e911_now_ms() >= curl_deadline) {
+			curl_deadline = -1;
+			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+		reap_done();
+		drain_pending();
+	}
+}
+#else
 static void fetcher_loop(int idx)
 {
 	struct curl_waitfd wfd;
-	CURLMsg *m;
 	int running;
-	int left;
 	int numfds;
 
 	my_fetcher = idx;
@@ -714,13 +827,11 @@ static void fetcher_loop(int idx)
 		if(wfd.revents & CURL_WAIT_POLLIN)
 			read_jobs(pipes[idx][0]);
 		curl_multi_perform(multi, &running);
-		while((m = curl_multi_info_read(multi, &left)) != NULL) {
-			if(m->msg == CURLMSG_DONE)
-				transfer_done(m->easy_handle, m->data.result);
-		}
+		reap_done();
 		drain_pending();
 	}
 }
+#endif
 
 /* --- the housekeeper process --- */
 
