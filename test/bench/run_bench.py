@@ -956,7 +956,7 @@ class Bench:
         # the same steps at both latencies: at 200 ms the module keeps 10x as many
         # lookups in flight (Little's law) and should follow the 20 ms curve
         # (issue 19); the steps go past the 20 ms curve's top
-        steps = [100, 200, 400, 600, 800, 1000, 1200, 1400, 1700, 2000, 2400]
+        steps = [100, 200, 400, 600, 800, 1000, 1200, 1400, 1700, 2000, 2400, 2800, 3200]
         plan = {20: [100] if q else steps, 200: [100] if q else steps}
         step_s = 1.0 if q else 4.0
         out = {}
