@@ -1299,6 +1299,10 @@ def summary_markdown(R):
         L.append("| cold cache, %s ms service latency: located calls/s (< 1 %% failed); sync e911 %s | "
                  "%s | %s | — | | | |" % (lat, b.get("e911-sync", "n/a"), b.get("stock", "n/a"),
                                            b.get("e911", "n/a")))
+    r = R.get("async", {}).get("e911_ratio_200_20")
+    if r is not None:
+        L.append("| cold cache: located calls/s at 200 ms ÷ at 20 ms (issue 19) | — | %s | — | %s | "
+                 "≥ 0.9 | %s |" % (fmt(r, 2), fmt(r, 2), "yes" if r >= 0.9 else "NO"))
     return "\n".join(L) + "\n"
 
 
