@@ -44,6 +44,8 @@ PKGS=(
 	build-essential cmake pkg-config dpkg-dev python3 libxml2-utils
 	clang llvm valgrind tshark docbook-xsl xsltproc curl
 	procps iproute2 gnuplot-nox openssl debootstrap flex bison
+	# the HTTP/2 location service of the storm tests (test/locsvc/h2locsvc.py)
+	python3-h2
 	# the readiness report's charts, and the browser its test opens it in
 	# (test_readiness: headless, skipped without it)
 	python3-matplotlib chromium

@@ -33,6 +33,7 @@
 
 #include "e911_dmq.h"
 #include "e911_lookup.h"
+#include "core/e911_concurrency.h"
 
 e911_lookup_cfg_t e911_lookup_cfg = {
 		.param =
@@ -57,6 +58,7 @@ e911_lookup_cfg_t e911_lookup_cfg = {
 						.health_url = "",
 						.health_url_backup = "",
 						.probe_key = "e911-probe",
+						.http2 = "auto",
 				},
 };
 static e911_fieldmap_t *fieldmap = NULL;
@@ -71,6 +73,7 @@ int e911_lookup_init(void)
 	e911_lookup_cfg_t *c = &e911_lookup_cfg;
 	char err[160];
 	uint64_t max_bytes;
+	e911_http2_t h2;
 
 	if(e911_url_tmpl_check(c->param.location_url, err, sizeof(err)) < 0) {
 		LM_ERR("e911: modparam location_url: %s\n", err);
@@ -107,6 +110,18 @@ int e911_lookup_init(void)
 	c->fetch.auth_header = c->param.auth_header;
 	c->fetch.tls_ca_file = c->param.tls_ca_file;
 	c->fetch.tls_verify = c->param.tls_verify ? 1 : 0;
+	if(e911_http2_parse(c->param.http2, &h2) < 0) {
+		LM_ERR("e911: modparam http2 must be auto, off or h2c, not '%s'\n",
+				c->param.http2);
+		return -1;
+	}
+	if(e911_http2_supported(h2, curl_version_info(CURLVERSION_NOW)->version_num,
+			   err, sizeof(err))
+			< 0) {
+		LM_ERR("e911: modparam http2: %s\n", err);
+		return -1;
+	}
+	c->fetch.http2 = (int)h2;
 	if(c->param.field_map[0]) {
 		fieldmap = e911_fieldmap_parse(c->param.field_map, err, sizeof(err));
 		if(fieldmap == NULL) {

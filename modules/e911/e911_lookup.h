@@ -74,6 +74,7 @@ typedef struct e911_lookup_cfg
 		char *health_url;
 		char *health_url_backup;
 		char *probe_key;
+		char *http2; /* auto, off, h2c */
 	} param;
 	/* checked and derived by e911_lookup_init() */
 	e911_fetch_cfg_t fetch;

@@ -26,6 +26,7 @@
  * before they expire (refresh-ahead) and writes the snapshot file.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +35,10 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include "../../core/cfg/cfg_struct.h"
 #include "../../core/dprint.h"
@@ -55,12 +60,13 @@
 #include "e911_psap_callback.h"
 #include "e911_lookup.h"
 #include "core/e911_snapshot.h"
+#include "core/e911_concurrency.h"
 
 #define JOB_BUCKETS 1024
 #define CBNAME_MAX 64
 #define REFRESH_BATCH 512
 
-e911_async_cfg_t e911_async_cfg = {1, 256, 30, NULL, 60, 32};
+e911_async_cfg_t e911_async_cfg = {1, 1024, 30, NULL, 60, 0, 0, 0};
 
 typedef struct e911_waiter
 {
@@ -302,13 +308,16 @@ typedef struct fslot
 	long budget_ms;	 /* the transfer's timeout */
 } fslot_t;
 
-static fslot_t *slots = NULL;
+static fslot_t *slots = NULL; /* conc.transfers of them */
 static int nslots = 0;
-static int active = 0; /* transfers in curl */
+static int active = 0;		  /* transfers in curl, both services */
+static int active_svc[2];	  /* of which toward each service */
+static e911_proto_t proto[2]; /* what each service was last seen to speak */
+static e911_conc_t conc;	  /* the resolved settings */
 static CURLM *multi = NULL;
 
 /* Jobs waiting for a transfer slot (at most max_inflight: every job in
- * flight is in one place only), oldest first. */
+ * flight is in one place only), oldest first; pq_size entries. */
 typedef struct pending
 {
 	e911_job_t *job;
@@ -316,12 +325,23 @@ typedef struct pending
 } pending_t;
 
 static pending_t *pq = NULL;
+static int pq_size = 0;
 static int pq_head = 0;
 static int pq_len = 0;
 
 static e911_fetch_cfg_t *svc_cfg(int which)
 {
 	return e911_service_cfg(which);
+}
+
+/* 1 when libcurl can start a transfer toward service which right away:
+ * below the fetcher's transfers and the service's connections (times the
+ * streams of each when it speaks HTTP/2). Otherwise the job waits in pq,
+ * never in curl, whose waiting would look like the service's timeout. */
+static int can_start(int which)
+{
+	return active < conc.transfers
+		   && active_svc[which] < e911_conc_capacity(&conc, proto[which]);
 }
 
 static void fail_job_kind(e911_job_t *job, e911_fail_t kind, const char *why)
@@ -357,9 +377,10 @@ static void queue_timeout(e911_job_t *job, int64_t now)
 
 	update_stat(e911_st.queue_timeouts, 1);
 	snprintf(why, sizeof(why),
-			"waited %lld ms for one of the %d connections to the location "
-			"service (async_concurrency): not asked",
-			(long long)(now - job->budget_from), e911_async_cfg.concurrency);
+			"waited %lld ms for one of the %d transfers (%d connections) to "
+			"the location service: not asked",
+			(long long)(now - job->budget_from), conc.transfers,
+			conc.connections);
 	fail_job(job, why);
 }
 
@@ -379,12 +400,12 @@ static void expire_pending(int64_t now)
 		return;
 	next_check = now + 10;
 	for(i = 0; i < n; i++) {
-		p = pq[(pq_head + i) % nslots];
+		p = pq[(pq_head + i) % pq_size];
 		if(budget_left(p.job, now) < 5) {
 			pq_len--;
 			queue_timeout(p.job, now);
 		} else {
-			pq[(pq_head + kept) % nslots] = p;
+			pq[(pq_head + kept) % pq_size] = p;
 			kept++;
 		}
 	}
@@ -402,12 +423,16 @@ static void drain_pending(void)
 	long half = e911_lookup_cfg.fetch.timeout_ms / 2;
 
 	expire_pending(now);
-	while(pq_len > 0 && active < e911_async_cfg.concurrency) {
+	while(pq_len > 0 && active < conc.transfers) {
 		if(budget_left(pq[pq_head].job, now) <= half) {
-			p = pq[(pq_head + pq_len - 1) % nslots];
+			p = pq[(pq_head + pq_len - 1) % pq_size];
+			if(!can_start(p.which))
+				break;
 		} else {
 			p = pq[pq_head];
-			pq_head = (pq_head + 1) % nslots;
+			if(!can_start(p.which))
+				break;
+			pq_head = (pq_head + 1) % pq_size;
 		}
 		pq_len--;
 		start_transfer(p.job, p.which);
@@ -448,17 +473,17 @@ static void start_transfer(e911_job_t *job, int which)
 		job_complete(job, &fres);
 		return;
 	}
-	if(active >= e911_async_cfg.concurrency) {
+	if(!can_start(which)) {
 		/* our own queue, bounded by max_inflight (no job is in two
 		 * places); never curl's, whose waiting would look like the
 		 * service's timeout */
-		if(pq_len >= nslots) {
+		if(pq_len >= pq_size) {
 			fail_job(job, "fetcher queue full");
 			return;
 		}
 		job->waited = 1;
-		pq[(pq_head + pq_len) % nslots].job = job;
-		pq[(pq_head + pq_len) % nslots].which = which;
+		pq[(pq_head + pq_len) % pq_size].job = job;
+		pq[(pq_head + pq_len) % pq_size].which = which;
 		pq_len++;
 		update_stat(e911_st.lookups_queued, 1);
 		return;
@@ -498,6 +523,30 @@ static void start_transfer(e911_job_t *job, int which)
 	s->which = which;
 	s->budget_ms = left;
 	active++;
+	active_svc[which]++;
+}
+
+/* What the service answered with: HTTP/2 (many transfers per connection)
+ * or HTTP/1.1. Only an answer tells (https negotiates it). */
+static void learn_proto(CURL *easy, int which)
+{
+	long code = 0;
+	long ver = 0;
+	e911_proto_t p;
+
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	if(code <= 0
+			|| curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &ver) != CURLE_OK)
+		return;
+	p = e911_proto_of_curl(ver);
+	if(p == E911_PROTO_UNKNOWN || p == proto[which])
+		return;
+	LM_INFO("e911: fetcher %d: the %s location service speaks %s: up to %d "
+			"transfers at once over at most %d connections\n",
+			my_fetcher, which ? "backup" : "primary",
+			p == E911_PROTO_H2 ? "HTTP/2" : "HTTP/1.1",
+			e911_conc_capacity(&conc, p), conc.connections);
+	proto[which] = p;
 }
 
 static void transfer_done(CURL *easy, CURLcode cc)
@@ -512,12 +561,14 @@ static void transfer_done(CURL *easy, CURLcode cc)
 	curl_multi_remove_handle(multi, easy);
 	if(x == NULL)
 		return;
-	active--;
 	s = (fslot_t *)x; /* x is the first member of its slot */
 	job = s->job;
 	which = s->which;
 	s->job = NULL;
+	active--;
+	active_svc[which]--;
 	memset(&fres, 0, sizeof(fres));
+	learn_proto(easy, which);
 	e911_fetch_finish(x, cc, &fres);
 	if(fres.fail == E911_FAIL_TIMEOUT
 			&& s->budget_ms < e911_lookup_cfg.fetch.timeout_ms) {
@@ -526,10 +577,10 @@ static void transfer_done(CURL *easy, CURLcode cc)
 		fres.fail = E911_FAIL_LOCAL;
 		update_stat(e911_st.queue_timeouts, 1);
 		snprintf(fres.err, sizeof(fres.err),
-				"budget spent: %ld ms waiting for a connection to the "
-				"location service (async_concurrency %d), %ld ms with it",
-				e911_lookup_cfg.fetch.timeout_ms - s->budget_ms,
-				e911_async_cfg.concurrency, s->budget_ms);
+				"budget spent: %ld ms waiting for one of the %d transfers to "
+				"the location service, %ld ms with it",
+				e911_lookup_cfg.fetch.timeout_ms - s->budget_ms, conc.transfers,
+				s->budget_ms);
 	}
 	e911_service_report(which, &fres);
 	if(fres.status != E911_FETCH_OK && fres.status != E911_FETCH_NOTFOUND
@@ -564,33 +615,207 @@ static void read_jobs(int fd)
 	}
 }
 
+/* Connections per host the open-files limit leaves room for: what is not
+ * open yet, less a reserve, shared by the services (0: not known). */
+static long fd_budget(void)
+{
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *d;
+	long open_now = 0;
+	long left;
+
+	if(getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	d = opendir("/proc/self/fd");
+	if(d == NULL)
+		return 0;
+	while((de = readdir(d)) != NULL)
+		if(de->d_name[0] != '.')
+			open_now++;
+	closedir(d);
+	left = (long)rl.rlim_cur - open_now - 64;
+	left /= svc_cfg(1) ? 2 : 1;
+	return left > 1 ? left : 1;
+}
+
+/* The fetcher's transfer slots, queue and curl multi handle, sized by the
+ * resolved settings (e911_concurrency.h). The slots (2.4 KiB each) and
+ * libcurl's handles and buffers are in the process's own heap (malloc),
+ * not in pkg memory: their number is what the settings make it. */
+static int fetcher_setup(int idx)
+{
+	e911_conc_in_t in;
+	e911_http_plan_t plan;
+	char note[200];
+	int which;
+
+	memset(&in, 0, sizeof(in));
+	in.max_inflight = e911_async_cfg.max_inflight;
+	in.concurrency = e911_async_cfg.concurrency;
+	in.connections = e911_async_cfg.connections;
+	in.h2_streams = e911_async_cfg.h2_streams;
+	in.fd_budget = fd_budget();
+	if(e911_conc_resolve(&in, &conc, note, sizeof(note)) > 0)
+		LM_WARN("e911: fetcher %d: %s\n", idx, note);
+	for(which = 0; which < 2; which++) {
+		proto[which] = E911_PROTO_UNKNOWN;
+		if(svc_cfg(which)) {
+			e911_http_plan(svc_cfg(which)->url_tmpl,
+					(e911_http2_t)svc_cfg(which)->http2, &plan);
+			proto[which] = plan.proto;
+		}
+	}
+	nslots = conc.transfers;
+	pq_size = e911_async_cfg.max_inflight;
+	slots = calloc(nslots, sizeof(fslot_t));
+	pq = calloc(pq_size, sizeof(pending_t));
+	multi = curl_multi_init();
+	if(slots == NULL || pq == NULL || multi == NULL)
+		return -1;
+	/* no more transfers in curl than it can start (can_start): a transfer
+	 * waiting inside curl for a connection would time out there and look
+	 * like the service's failure; ours wait in pq */
+	curl_multi_setopt(
+			multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc.connections);
+	curl_multi_setopt(
+			multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)conc.streams);
+	/* idle connections kept for the next burst: what the settings allow */
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+			(long)conc.connections * (svc_cfg(1) ? 2 : 1));
+	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	LM_INFO("e911: fetcher %d started: up to %d transfers at once, %d "
+			"connections per service, %d streams per HTTP/2 connection "
+			"(http2 %s)\n",
+			idx, conc.transfers, conc.connections, conc.streams,
+			e911_http2_name((e911_http2_t)svc_cfg(0)->http2));
+	return 0;
+}
+
+static void reap_done(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while((m = curl_multi_info_read(multi, &left)) != NULL) {
+		if(m->msg == CURLMSG_DONE)
+			transfer_done(m->easy_handle, m->data.result);
+	}
+}
+
+#ifdef __linux__
+/* Event-driven: libcurl says which sockets to watch (epoll) and when its
+ * next timeout is; only the transfers whose sockets are ready are run.
+ * curl_multi_perform() would walk every transfer in flight on each
+ * wake-up (a read attempt on each of hundreds of sockets per answer),
+ * which makes a fetcher with many lookups in flight its own bottleneck. */
+static int epfd = -1;
+static int64_t curl_deadline = -1; /* ms, e911_now_ms(); -1: none */
+
+static int on_socket(
+		CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct epoll_event ev;
+
+	(void)easy;
+	(void)userp;
+	if(what == CURL_POLL_REMOVE) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = s;
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0)
+				| (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if(socketp == NULL) {
+		if(epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev) < 0 && errno == EEXIST)
+			epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev);
+		curl_multi_assign(multi, s, (void *)1);
+	} else if(epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT) {
+		epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	(void)m;
+	(void)userp;
+	curl_deadline = timeout_ms < 0 ? -1 : e911_now_ms() + timeout_ms;
+	return 0;
+}
+
 static void fetcher_loop(int idx)
 {
-	struct curl_waitfd wfd;
-	CURLMsg *m;
+	struct epoll_event ev;
+	struct epoll_event evs[64];
+	int64_t now;
+	long wait;
 	int running;
-	int left;
-	int numfds;
+	int flags;
+	int n;
+	int i;
 
 	my_fetcher = idx;
-	nslots = e911_async_cfg.max_inflight;
-	slots = pkg_malloc(nslots * sizeof(fslot_t));
-	pq = pkg_malloc(nslots * sizeof(pending_t));
-	multi = curl_multi_init();
-	if(slots == NULL || pq == NULL || multi == NULL) {
+	if(fetcher_setup(idx) < 0) {
 		LM_CRIT("e911: fetcher %d cannot start (out of memory)\n", idx);
 		return;
 	}
-	memset(slots, 0, nslots * sizeof(fslot_t));
-	/* never more transfers than connections: a transfer waiting inside
-	 * curl for a connection would time out there and look like the
-	 * service's failure; ours wait in pq. HTTP/2 services multiplex them
-	 * on fewer connections. */
-	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-			(long)e911_async_cfg.concurrency);
-	curl_multi_setopt(multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	fcntl(pipes[idx][0], F_SETFL, O_NONBLOCK);
-	LM_INFO("e911: fetcher %d started\n", idx);
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = pipes[idx][0];
+	if(epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, pipes[idx][0], &ev) < 0) {
+		LM_CRIT("e911: fetcher %d cannot start (epoll: %s)\n", idx,
+				strerror(errno));
+		return;
+	}
+	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer);
+
+	for(;;) {
+		cfg_update();
+		/* queued jobs are checked at least every 20 ms (their budget) */
+		wait = pq_len > 0 ? 20 : 1000;
+		if(curl_deadline >= 0) {
+			now = e911_now_ms();
+			if(curl_deadline - now < wait)
+				wait = curl_deadline > now ? (long)(curl_deadline - now) : 0;
+		}
+		n = epoll_wait(epfd, evs, 64, (int)wait);
+		for(i = 0; i < n; i++) {
+			if(evs[i].data.fd == pipes[idx][0]) {
+				read_jobs(pipes[idx][0]);
+				continue;
+			}
+			flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0)
+					| (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0)
+					| (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR
+															 : 0);
+			curl_multi_socket_action(multi, evs[i].data.fd, flags, &running);
+		}
+		if(curl_deadline >= 0 && e911_now_ms() >= curl_deadline) {
+			curl_deadline = -1;
+			curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+		reap_done();
+		drain_pending();
+	}
+}
+#else
+static void fetcher_loop(int idx)
+{
+	struct curl_waitfd wfd;
+	int running;
+	int numfds;
+
+	my_fetcher = idx;
+	if(fetcher_setup(idx) < 0) {
+		LM_CRIT("e911: fetcher %d cannot start (out of memory)\n", idx);
+		return;
+	}
+	fcntl(pipes[idx][0], F_SETFL, O_NONBLOCK);
 
 	for(;;) {
 		cfg_update();
@@ -602,13 +827,11 @@ static void fetcher_loop(int idx)
 		if(wfd.revents & CURL_WAIT_POLLIN)
 			read_jobs(pipes[idx][0]);
 		curl_multi_perform(multi, &running);
-		while((m = curl_multi_info_read(multi, &left)) != NULL) {
-			if(m->msg == CURLMSG_DONE)
-				transfer_done(m->easy_handle, m->data.result);
-		}
+		reap_done();
 		drain_pending();
 	}
 }
+#endif
 
 /* --- the housekeeper process --- */
 
@@ -866,8 +1089,12 @@ int e911_async_init(void)
 		e911_async_cfg.workers = 1;
 	if(e911_async_cfg.max_inflight < 1)
 		e911_async_cfg.max_inflight = 1;
-	if(e911_async_cfg.concurrency < 1)
-		e911_async_cfg.concurrency = 1;
+	if(e911_async_cfg.concurrency < 0 || e911_async_cfg.connections < 0
+			|| e911_async_cfg.h2_streams < 0) {
+		LM_ERR("e911: async_concurrency, async_connections and "
+			   "async_h2_streams must not be negative (0: automatic)\n");
+		return -1;
+	}
 	/* a fetcher's pipe (64 KiB) must hold every job in flight, so a write
 	 * to it never fails while the bound holds */
 	if(e911_async_cfg.max_inflight > 4096)

@@ -27,7 +27,11 @@ typedef struct e911_async_cfg
 	char *snapshot_file;   /* NULL or "": no snapshot */
 	int snapshot_interval; /* seconds */
 	int concurrency;	   /* transfers at once per fetcher toward the
-							  services; more wait in the fetcher's queue */
+							  services, 0: async_max_inflight; more wait
+							  in the fetcher's queue */
+	int connections;	   /* per service host per fetcher, 0: one per
+							  transfer (HTTP/2 shares them) */
+	int h2_streams;		   /* transfers per HTTP/2 connection, 0: 100 */
 } e911_async_cfg_t;
 
 extern e911_async_cfg_t e911_async_cfg;

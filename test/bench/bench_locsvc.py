@@ -18,7 +18,9 @@
 #       record, no million-entry file needed)
 #   POST /_control {"mode": "normal"|"hang"|"status", "status": 503,
 #                   "latency_ms": N}
-#   GET  /_stats   {"requests": N, "by_status": {...}, "connections": N, "open": N}
+#   GET  /_stats   {"requests": N, "by_status": {...}, "connections": N, "open": N,
+#                   "inflight": N, "peak_inflight": N}  (peak_inflight: the most
+#                   location requests in hand at once since the last reset)
 #   POST /_reset   counters and mode back to the start values
 #
 # Python 3 standard library only.
@@ -50,6 +52,8 @@ class State:
         self.by_status = {}
         self.connections = 0
         self.open = 0
+        self.inflight = 0
+        self.peak_inflight = 0
 
     def record(self, key):
         rec = self.records.get(key)
@@ -98,9 +102,14 @@ async def handle(state, reader, writer):
             elif path.startswith("/v1/locations/"):
                 key = urllib.parse.unquote(path[len("/v1/locations/"):])
                 state.requests += 1
+                state.inflight += 1
+                state.peak_inflight = max(state.peak_inflight, state.inflight)
                 mode = state.mode
-                if state.latency_ms > 0:
-                    await asyncio.sleep(state.latency_ms / 1000.0)
+                try:
+                    if state.latency_ms > 0:
+                        await asyncio.sleep(state.latency_ms / 1000.0)
+                finally:
+                    state.inflight -= 1
                 if mode == "hang":
                     state.by_status["hang"] = state.by_status.get("hang", 0) + 1
                     try:
@@ -139,6 +148,7 @@ def control(state, method, path, body):
             return response(200, json.dumps({
                 "requests": state.requests, "by_status": state.by_status,
                 "connections": state.connections, "open": state.open,
+                "inflight": state.inflight, "peak_inflight": state.peak_inflight,
                 "mode": {"mode": state.mode, "latency_ms": state.latency_ms}}).encode())
         if method == "POST" and path == "/_reset":
             state.reset()

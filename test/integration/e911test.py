@@ -752,7 +752,7 @@ class E911Env:
     def __init__(self, name, cfg=E911_CFG, records_template=RECORDS_TEMPLATE,
                  timeout_ms=1000, cache_ttl=300, defines=None, tcp=False,
                  start_locsvc=True, children=2, psap_roles=PSAP_ROLES,
-                 kamailio_args=None):
+                 kamailio_args=None, locsvc_class=None):
         self.name = name
         self.cfg = cfg
         self.records_template = records_template
@@ -764,6 +764,7 @@ class E911Env:
         self.children = children
         self.psap_roles = psap_roles
         self.kamailio_args = list(kamailio_args or [])   # more kamailio options (-m 16)
+        self.locsvc_class = locsvc_class or LocationService   # another service (HTTP/2)
         self.workdir = tempfile.mkdtemp(prefix="e911-%s-" % re.sub(r"\W", "_", name))
         self.psaps = {}
         self.locsvc = None
@@ -832,7 +833,7 @@ class E911Env:
                                         log=self._psap_log).start()
             with open(self.records_template) as f:
                 self.records = json.loads(render_template(f.read(), self.mapping()))
-            self.locsvc = LocationService(self.workdir, self.records)
+            self.locsvc = self.locsvc_class(self.workdir, self.records)
             if self.start_locsvc:
                 self.locsvc.start()
             defines = {

@@ -76,7 +76,10 @@ def sipp_load(workdir, target_port, rows, rate, calls, local_ip, name):
 
 class FloodCase(t.E911TestCase):
     TIMEOUT_MS = 500
-    DEFINES = {"E911_REFRESH_AHEAD": "0"}
+    # 32 transfers (the old default): the flood must outrun the fetcher, so that
+    # lookups wait in the module's own queue; with the automatic setting
+    # (async_max_inflight in flight, issue 19) 300/s at 150 ms never queue
+    DEFINES = {"E911_REFRESH_AHEAD": "0", "E911_ASYNC_CONCURRENCY": "32"}
 
     @classmethod
     def setUpClass(cls):

@@ -28,7 +28,10 @@
 #       latency_ms delay before every answer (any mode)
 #       keys       restrict the mode to these keys (others are answered normally)
 #   GET  /_stats    {"requests": N, "by_key": {...}, "by_status": {...},
-#                    "connections": N, "mode": {...}, "recent": [...]}
+#                    "connections": N, "inflight": N, "peak_inflight": N,
+#                    "mode": {...}, "recent": [...]}
+#                   peak_inflight: the most location requests it had in hand
+#                   at once (received, not yet answered) since the last reset
 #   POST /_reset    clear the counters and the mode (latency back to --latency-ms)
 #   PUT  /_records  replace the record set (JSON object body)
 #   GET  /_records  the current record set
@@ -81,6 +84,8 @@ class State:
             self.by_key = {}
             self.by_status = {}
             self.connections = 0
+            self.inflight = 0
+            self.peak_inflight = 0
             self.recent = []
 
     def mode_for(self, key):
@@ -88,6 +93,15 @@ class State:
             if self.keys is not None and key not in self.keys:
                 return "normal", self.status, self.latency_ms
             return self.mode, self.status, self.latency_ms
+
+    def enter(self):
+        with self.lock:
+            self.inflight += 1
+            self.peak_inflight = max(self.peak_inflight, self.inflight)
+
+    def leave(self):
+        with self.lock:
+            self.inflight = max(0, self.inflight - 1)
 
     def raw(self):
         with self.lock:
@@ -111,6 +125,8 @@ class State:
                 "by_key": dict(self.by_key),
                 "by_status": dict(self.by_status),
                 "connections": self.connections,
+                "inflight": self.inflight,
+                "peak_inflight": self.peak_inflight,
                 "mode": {"mode": self.mode, "status": self.status,
                          "latency_ms": self.latency_ms, "keys": self.keys},
                 "recent": list(self.recent),
@@ -250,6 +266,13 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def location(self):
+        self.state.enter()
+        try:
+            self.answer_location()
+        finally:
+            self.state.leave()
+
+    def answer_location(self):
         key = self.location_key()
         path = self.path
         if key is None:

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "e911_cache.h"
+#include "e911_concurrency.h"
 #include "e911_fetch.h"
 
 #define KEY_TOKEN "{key}"
@@ -204,6 +205,7 @@ static int setup_easy(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 		e911_fetch_res_t *res)
 {
 	char hdr[1024];
+	e911_http_plan_t plan;
 
 	if(x->easy == NULL) {
 		x->easy = curl_easy_init();
@@ -254,6 +256,12 @@ static int setup_easy(e911_fetch_xfer_t *x, const e911_fetch_cfg_t *cfg,
 			x->easy, CURLOPT_SSL_VERIFYHOST, cfg->tls_verify ? 2L : 0L);
 	if(cfg->tls_ca_file && cfg->tls_ca_file[0])
 		curl_easy_setopt(x->easy, CURLOPT_CAINFO, cfg->tls_ca_file);
+	/* HTTP/2 where the service speaks it: many transfers share one
+	 * connection (e911_concurrency.h) */
+	e911_http_plan(x->url, (e911_http2_t)cfg->http2, &plan);
+	curl_easy_setopt(x->easy, CURLOPT_HTTP_VERSION, plan.curl_version);
+	if(plan.pipewait)
+		curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	return 0;
 }

@@ -47,6 +47,7 @@ typedef struct e911_fetch_cfg
 	const char *tls_ca_file; /* CA bundle, or NULL for the system's */
 	int tls_verify;			 /* 1: verify peer and host name */
 	const e911_fieldmap_t *fieldmap; /* NULL: contract v1 answers */
+	int http2; /* e911_http2_t: HTTP/2 negotiated (auto), off, or h2c */
 } e911_fetch_cfg_t;
 
 typedef struct e911_fetch_res
