@@ -84,6 +84,26 @@ class Node:
         return r.text if r.returncode == 0 and "error:" not in r.text else None
 
 
+def send_kdmq(to, frm, src, body, tag):
+    """A KDMQ request of the e911 peer to node `to`, From frm (a Node: its
+    dmq URI; or a URI), sent over UDP from address src."""
+    if isinstance(frm, Node):
+        frm = "sip:e911@%s:%d" % (frm.dmq_ip, frm.dmq_port)
+    msg = ("KDMQ sip:e911@%s:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP %s:9;branch=z9hG4bK-%s\r\n"
+           "From: <%s>;tag=f\r\nTo: <sip:e911@%s:%d>\r\n"
+           "Call-ID: %s@127.0.0.1\r\nCSeq: 1 KDMQ\r\nMax-Forwards: 1\r\n"
+           "Content-Type: application/x-e911-dmq\r\nContent-Length: %d\r\n\r\n%s"
+           % (to.dmq_ip, to.dmq_port, src, tag, frm, to.dmq_ip, to.dmq_port, tag,
+              len(body.encode()), body))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind((src, 0))
+        s.sendto(msg.encode(), (to.dmq_ip, to.dmq_port))
+    finally:
+        s.close()
+
+
 class ClusterCase(t.E911TestCase):
     """A cluster of NODES nodes; node 0 is the E911Env's own Kamailio."""
 
@@ -237,9 +257,20 @@ class TestTwoNodes(ClusterCase):
         self.call_via(a, "erin")
         self.wait_for("erin on node1", lambda: b.cached("erin"))
         self.assertIsNotNone(a.cached("erin"))
+        flushed = int(time.time())
         b.rpc("e911.flush", "erin")
         self.assertIsNone(b.cached("erin"))
         self.wait_for("erin gone from node0", lambda: a.cached("erin") is None)
+        # a record fetched before the flush, arriving after it (a late
+        # message from node1): node0 remembers the removal and refuses it
+        before = a.stats().get("dmq_ignored", 0)
+        late = ('{"e911_dmq":1,"op":"put"}\n'
+                '{"key":"erin","fetched_at":%d,"record":{"civic":{"country":"US",'
+                '"A3":"Nowhere","RD":"Resurrected","HNO":"1"}}}\n' % (flushed - 5))
+        send_kdmq(a, b, b.dmq_ip, late, "late-erin")
+        self.wait_for("node0 ignoring the late record",
+                      lambda: a.stats().get("dmq_ignored", 0) > before)
+        self.assertIsNone(a.cached("erin"))
 
     def test_newer_record_wins_older_never_does(self):
         a, b = self.nodes
@@ -271,22 +302,12 @@ class TestTwoNodes(ClusterCase):
                 '"A3":"Nowhere","RD":"Forged","HNO":"1"}}}\n' % int(time.time()))
         bad = '{"e911_dmq":1,"op":"put"}\n{"key":"x"}\n'
         before = a.stats().get("dmq_rejected", 0)
-        b_from = "sip:e911@%s:%d" % (b.dmq_ip, b.dmq_port)
         # (From, the address it is sent from, body)
-        for frm, src, body_ in (("sip:e911@127.0.0.1:9", t.HOST, body),  # not a node
-                                (b_from, t.HOST, body),    # node1's name, not its address
-                                (b_from, b.dmq_ip, bad)):  # node1, a bad body
-            msg = ("KDMQ sip:e911@%s:%d SIP/2.0\r\n"
-                   "Via: SIP/2.0/UDP %s:9;branch=z9hG4bK-forged%d\r\n"
-                   "From: <%s>;tag=f\r\nTo: <sip:e911@%s:%d>\r\n"
-                   "Call-ID: forged-%d@127.0.0.1\r\nCSeq: 1 KDMQ\r\nMax-Forwards: 1\r\n"
-                   "Content-Type: application/x-e911-dmq\r\nContent-Length: %d\r\n\r\n%s"
-                   % (a.dmq_ip, a.dmq_port, src, len(frm) + len(body_), frm,
-                      a.dmq_ip, a.dmq_port, len(frm) + len(body_), len(body_), body_))
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind((src, 0))
-            s.sendto(msg.encode(), (a.dmq_ip, a.dmq_port))
-            s.close()
+        for i, (frm, src, body_) in enumerate((
+                ("sip:e911@127.0.0.1:9", t.HOST, body),  # not a node
+                (b, t.HOST, body),                       # node1's name, not its address
+                (b, b.dmq_ip, bad))):                    # node1, a bad body
+            send_kdmq(a, frm, src, body_, "forged%d-%d" % (i, os.getpid()))
         self.wait_for("three rejections on node0",
                       lambda: a.stats().get("dmq_rejected", 0) >= before + 3)
         self.assertIsNone(a.cached("forged"))
