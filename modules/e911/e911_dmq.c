@@ -1081,9 +1081,10 @@ static void e911_rpc_cluster(rpc_t *rpc, void *c)
 	lock_release(&sh->lock);
 	if(rpc->add(c, "{", &th) < 0)
 		return;
-	rpc->struct_add(th, "dsdddd", "replicate", 1, "peer_id", "e911", "queued",
+	rpc->struct_add(th, "dsddddd", "replicate", 1, "peer_id", "e911", "queued",
 			s.count, "queue_size", e911_dmq_cfg.queue_size, "max_body",
-			e911_dmq_cfg.max_body, "syncs_served", (int)s.served);
+			e911_dmq_cfg.max_body, "syncs_served", (int)s.served, "tombstones",
+			(int)e911_tombstones_count(tombs));
 	if(rpc->struct_add(th, "{", "sync", &eh) >= 0)
 		rpc->struct_add(eh, "ssdddd", "state", join_names[s.join], "from",
 				s.join_uri, "records", (int)s.join_records, "sent",

@@ -271,6 +271,7 @@ class TestTwoNodes(ClusterCase):
         self.wait_for("node0 ignoring the late record",
                       lambda: a.stats().get("dmq_ignored", 0) > before)
         self.assertIsNone(a.cached("erin"))
+        self.assertRegex(a.rpc("e911.cluster"), r"tombstones: [1-9]")
 
     def test_newer_record_wins_older_never_does(self):
         a, b = self.nodes
