@@ -44,10 +44,11 @@ class Node:
     """One Kamailio of the cluster: its SIP port, DMQ address and port (the
     peer's it is told of first: notification_address) and HTTP port."""
 
-    def __init__(self, name, dmq, peer_dmq, http_port):
+    def __init__(self, name, dmq, peer_dmq, http_port, peer_dmq2=None):
         self.name = name
         self.dmq_ip, self.dmq_port = dmq
         self.peer_dmq = peer_dmq
+        self.peer_dmq2 = peer_dmq2
         self.http_port = http_port
         self.kam = None
 
@@ -61,6 +62,8 @@ class Node:
             "DMQ_LISTEN": "udp:%s:%d" % (self.dmq_ip, self.dmq_port),
             "DMQ_SERVER_ADDRESS": t.q(self.dmq_uri),
             "DMQ_NOTIFICATION_ADDRESS": t.q("sip:%s:%d" % self.peer_dmq),
+            **({"DMQ_NOTIFICATION_ADDRESS2": t.q("sip:%s:%d" % self.peer_dmq2)}
+               if self.peer_dmq2 else {}),
             "E911_HTTP": "tcp:%s:%d" % (t.HOST, self.http_port),
             "E911_LOCATION_MODE": t.q("both"),
             "E911_REFERENCE_BASE": t.q("http://%s:%d/e911/loc/" % (t.HOST, self.http_port)),
@@ -109,15 +112,24 @@ class ClusterCase(t.E911TestCase):
 
     NODES = 2
     CFG = t.E911_CFG
+    # every node's DMQ socket on 127.0.0.1, each told of all the others
+    # (notification_address twice) instead of chained through node0
+    ONE_ADDRESS = False
 
     @classmethod
     def setUpClass(cls):
-        dmq = [(dmq_host(i), t.free_port(host=dmq_host(i))) for i in range(cls.NODES)]
+        host = (lambda i: t.HOST) if cls.ONE_ADDRESS else dmq_host
+        dmq = [(host(i), t.free_port(host=host(i))) for i in range(cls.NODES)]
         http = [t.free_port(udp=False, tcp=True) for _ in range(cls.NODES)]
-        # chained: node0 is told of node1, every other node of node0 (a
-        # third node is learned through node0)
-        cls.nodes = [Node("node%d" % i, dmq[i], dmq[1] if i == 0 else dmq[0], http[i])
-                     for i in range(cls.NODES)]
+        if cls.ONE_ADDRESS:
+            others = [[dmq[j] for j in range(cls.NODES) if j != i] for i in range(cls.NODES)]
+            cls.nodes = [Node("node%d" % i, dmq[i], others[i][0], http[i], others[i][1])
+                         for i in range(cls.NODES)]
+        else:
+            # chained: node0 is told of node1, every other node of node0 (a
+            # third node is learned through node0)
+            cls.nodes = [Node("node%d" % i, dmq[i], dmq[1] if i == 0 else dmq[0], http[i])
+                         for i in range(cls.NODES)]
         cls.lua = {"E911_LUA": t.q(LUA_SCRIPT)} if cls.CFG == LUA_CFG else {}
         cls.env = t.E911Env(cls.__name__, cfg=cls.CFG,
                             defines=dict(cls.nodes[0].defines(), **cls.lua))
@@ -385,6 +397,14 @@ class TestThreeNodes(ClusterCase):
             self.assertLocated(self.call_via(node, key), self.env.records[key])
             self.assertLess(time.monotonic() - t0, t.scaled(3), "call via %s" % node.name)
         self.assertEqual(a.stats().get("dmq_dropped", 0), 0)
+
+
+class TestThreeNodesOneAddress(TestThreeNodes):
+    """Three nodes sharing one IP address (one host, three ports), each told
+    of both others: the set-up docs/operations.md gives for Kamailio 5.8+,
+    whose dmq does not add a node it hears of on an address it knows."""
+
+    ONE_ADDRESS = True
 
 
 if __name__ == "__main__":
