@@ -55,10 +55,14 @@
 #include "core/e911_outcome.h"
 #include "core/e911_reference_tokens.h"
 #include "core/e911_replication.h"
+#include "core/e911_tombstones.h"
 #include "e911_dmq.h"
 
 #define URI_MAX 256
 #define MAX_PEERS 16
+/* shared-memory budget of the removal tombstones per cache entry, bytes
+ * (a tombstone of a 20-byte key takes about 90) */
+#define TOMBSTONE_BYTES 128
 #define MAX_SERVE 4
 /* bodies of a sync sent and not yet answered */
 #define SYNC_WINDOW 8
@@ -142,6 +146,8 @@ typedef struct dmq_shared
 
 static dmq_shared_t *sh = NULL;
 static e911_dmq_tables_t tb;
+/* removals remembered, so that an older record arriving late is refused */
+static e911_tombstones_t *tombs = NULL;
 static dmq_api_t dmqb;
 static dmq_peer_t *e911_peer = NULL;
 static int wake[2] = {-1, -1};
@@ -289,6 +295,7 @@ void e911_dmq_remove(const char *key, int klen, int64_t at)
 
 	if(sh == NULL || klen <= 0 || klen > E911_REPL_KEY_MAX)
 		return;
+	e911_tombstone_put(tombs, key, (size_t)klen, at);
 	it = item_new(E911_REPL_REMOVE, NULL);
 	if(it == NULL)
 		return;
@@ -299,8 +306,10 @@ void e911_dmq_remove(const char *key, int klen, int64_t at)
 
 void e911_dmq_flush(int64_t at)
 {
-	qitem_t *it = item_new(E911_REPL_FLUSH, NULL);
+	qitem_t *it;
 
+	e911_tombstones_flush(tombs, at);
+	it = item_new(E911_REPL_FLUSH, NULL);
 	if(it == NULL)
 		return;
 	it->time = at;
@@ -823,6 +832,7 @@ static void sender_loop(void)
 			}
 		}
 		cfg_update();
+		e911_tombstones_purge(tombs, (int64_t)time(NULL));
 		send_queued();
 		serve_syncs();
 		join_step();
@@ -855,6 +865,10 @@ static int apply_put(const e911_repl_item_t *it, int64_t now)
 
 	if(!e911_key_usable(it->key, it->klen))
 		return 1;
+	/* fetched no later than a removal this node knows of: the removal
+	 * stands (a late message, or a sync that crossed it) */
+	if(e911_tombstone_refuses(tombs, it->key, it->klen, it->time, now))
+		return 1;
 	cs = e911_cache_lookup(
 			tb.cache, it->key, it->klen, now, &res, buf, sizeof(buf));
 	has = cs == E911_CS_FRESH || cs == E911_CS_STALE || cs == E911_CS_NEGATIVE;
@@ -878,6 +892,9 @@ static int apply_remove(const e911_repl_item_t *it, int64_t now)
 	e911_cache_res_t res;
 	e911_cstate_t cs;
 
+	/* remembered even when this node holds nothing for the key: the
+	 * record may still be on its way from another node */
+	e911_tombstone_put(tombs, it->key, it->klen, it->time);
 	cs = e911_cache_lookup(
 			tb.cache, it->key, it->klen, now, &res, buf, sizeof(buf));
 	if((cs != E911_CS_FRESH && cs != E911_CS_STALE)
@@ -1011,6 +1028,7 @@ static int handle_msg(sip_msg_t *msg, peer_reponse_t *resp, dmq_node_t *node)
 	update_stat(st_ignored, ctx.items - n);
 	switch(hdr.op) {
 		case E911_REPL_FLUSH:
+			e911_tombstones_flush(tombs, hdr.at >= 0 ? hdr.at : ctx.now);
 			n = (int)e911_cache_flush(tb.cache);
 			LM_NOTICE("e911: cache flushed by %.*s (%d entries)\n",
 					node->orig_uri.len, node->orig_uri.s, n);
@@ -1063,9 +1081,10 @@ static void e911_rpc_cluster(rpc_t *rpc, void *c)
 	lock_release(&sh->lock);
 	if(rpc->add(c, "{", &th) < 0)
 		return;
-	rpc->struct_add(th, "dsdddd", "replicate", 1, "peer_id", "e911", "queued",
+	rpc->struct_add(th, "dsddddd", "replicate", 1, "peer_id", "e911", "queued",
 			s.count, "queue_size", e911_dmq_cfg.queue_size, "max_body",
-			e911_dmq_cfg.max_body, "syncs_served", (int)s.served);
+			e911_dmq_cfg.max_body, "syncs_served", (int)s.served, "tombstones",
+			(int)e911_tombstones_count(tombs));
 	if(rpc->struct_add(th, "{", "sync", &eh) >= 0)
 		rpc->struct_add(eh, "ssdddd", "state", join_names[s.join], "from",
 				s.join_uri, "records", (int)s.join_records, "sent",
@@ -1125,6 +1144,15 @@ int e911_dmq_init(const e911_dmq_tables_t *tables)
 	if(lock_init(&sh->lock) == NULL)
 		return -1;
 	atomic_set(&sh->inflight, 0);
+	/* a tombstone outlives every record fetched before its removal (the
+	 * cache's fresh and stale lifetimes); one per cached key at most */
+	tombs = e911_tombstones_new((uint32_t)tables->cache_size,
+			(uint64_t)tables->cache_size * TOMBSTONE_BYTES,
+			(int64_t)tables->cache_ttl + tables->stale_ttl + 1);
+	if(tombs == NULL) {
+		LM_ERR("e911: cannot create the removal tombstones\n");
+		return -1;
+	}
 	sh->join = e911_dmq_cfg.sync ? JOIN_WANTED : JOIN_OFF;
 	if(pipe(wake) < 0) {
 		LM_ERR("e911: pipe failed: %s\n", strerror(errno));

@@ -54,6 +54,7 @@ typedef struct e911_dmq_tables
 	e911_recent_callers_t *recent;
 	int cache_ttl;
 	int stale_ttl;
+	int cache_size; /* entries: bounds the removal tombstones too */
 } e911_dmq_tables_t;
 
 /* mod_init, once the tables exist: checks the modparams, binds the dmq API,

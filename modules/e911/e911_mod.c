@@ -279,6 +279,7 @@ static int mod_init(void)
 	dmq_tables.recent = e911_callback_table();
 	dmq_tables.cache_ttl = e911_lookup_cfg.cache_ttl;
 	dmq_tables.stale_ttl = e911_lookup_cfg.stale_ttl;
+	dmq_tables.cache_size = e911_lookup_cfg.param.cache_size;
 	if(e911_dmq_init(&dmq_tables) < 0)
 		return -1;
 	if(e911_sitemap_init() < 0 || e911_location_precedence_init() < 0

@@ -11,6 +11,12 @@
 # 3. CPU per call on the warm path (cache hit), replication on (two nodes)
 #    and off (one node, no WITH_DMQ): Kamailio's CPU time (schedstat of all
 #    its processes) over C calls, three alternating rounds, medians.
+# 4. The same in instructions (--only callgrind): node 0 under callgrind
+#    (every process), counters zeroed after warming, an idle window and a
+#    window of N warm calls of the same length dumped (callgrind_control),
+#    per process (calls - idle), summed, per call; as run_bench.py's
+#    callgrind method. Alternating rounds, medians. Deterministic to well
+#    under 1 % where the CPU-time method is not (other jobs on the cores).
 #
 # Uses the integration harness (test/integration/e911test.py); loopback only.
 #
@@ -32,6 +38,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 import e911test as t  # noqa: E402
 import test_cluster as tc  # noqa: E402
+import run_bench as rb  # noqa: E402
 from run_bench import cpu_ns  # noqa: E402
 
 FNV_INIT = 0xcbf29ce484222325
@@ -222,12 +229,121 @@ def warm_cpu(ncalls, rounds):
             "difference_pct": round(100.0 * (on - off) / off, 2)}
 
 
+def _callgrind_node0():
+    """Patches e911test.Kamailio so that the next Kamailio named "kamailio"
+    (node 0, the E911Env's own) runs under callgrind; returns the undo."""
+    orig = t.Kamailio.command
+
+    def command(self):
+        cmd = orig(self)
+        if self.name == "kamailio":
+            cmd = ["valgrind", "--tool=callgrind", "--trace-children=yes",
+                   "--callgrind-out-file=" + os.path.join(self.workdir, "callgrind.out.%p"),
+                   "--log-file=" + os.path.join(self.workdir, "valgrind.%p.log")] + cmd
+        return cmd
+    t.Kamailio.command = command
+    return lambda: setattr(t.Kamailio, "command", orig)
+
+
+def _cg_window(workdir, reason, roles):
+    """{pid: (per-call Ir, background Ir)} of the dumps named reason."""
+    out = {}
+    for pid, f in rb.Bench._cg_parts(workdir, reason).items():
+        w = rb.callgrind_total_file(f)
+        if roles.get(pid) in rb.CG_BACKGROUND_ROLES:
+            out[pid] = (0, w)
+        else:
+            bg = rb.callgrind_inclusive(f, rb.CG_BACKGROUND_FUNCS)
+            out[pid] = (w - bg, bg)
+    return out
+
+
+def warm_callgrind(ncalls, rounds, rate=10):
+    """Instructions per warm call on node 0, replication on (two nodes) and off
+    (one node, no WITH_DMQ)."""
+    res = {"on": [], "off": []}
+    runs = []
+    dur = ncalls / float(rate)
+    old_scale = t.TIME_SCALE
+    t.TIME_SCALE = max(t.TIME_SCALE, 8)
+    try:
+        for r in range(rounds):
+            for mode in ("off", "on"):
+                undo = _callgrind_node0()
+                try:
+                    if mode == "on":
+                        # dmq's node pings (every 15 s in the cfg) are
+                        # periodic, not per call: none fall into a window
+                        c = cluster("CgOn%d" % r, cfg_defines={"DMQ_PING_INTERVAL": "3600"})
+                        kam, wd, stop = c.nodes[0].kam, c.env.workdir, c.tearDownClass
+                    else:
+                        env = t.E911Env("CgOff%d" % r,
+                                        defines={"E911_LOCATION_MODE": t.q("value")})
+                        env.start()
+                        kam, wd, stop = env.kamailio, env.workdir, env.stop
+                finally:
+                    undo()
+                try:
+                    calls(kam.port, wd, 20, "alice", rate=5)     # warm the cache
+                    time.sleep(1.0)
+                    pids = rb.kam_pids(kam.proc.pid)
+                    roles = {int(m.group(1)): m.group(2).strip() for m in re.finditer(
+                        r"PID:\s*(\d+)\s*\n\s*DSC:\s*([^\n]*)",
+                        kam.kamcmd("core.psx", check=False).text)}
+                    ctl = ["callgrind_control"]
+                    subprocess.run(ctl + ["-z"] + [str(p) for p in pids],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   timeout=120)
+                    t0 = time.monotonic()
+                    time.sleep(dur + 1.0)
+                    subprocess.run(ctl + ["-d", "idle"] + [str(p) for p in pids],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   timeout=120)
+                    idle_s = time.monotonic() - t0
+                    t0 = time.monotonic()
+                    rc = calls(kam.port, wd, ncalls, "alice", rate=rate)
+                    left = dur + 1.0 - (time.monotonic() - t0)
+                    if left > 0:
+                        time.sleep(left)
+                    subprocess.run(ctl + ["-d", "warm"] + [str(p) for p in pids],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   timeout=120)
+                    warm_s = time.monotonic() - t0
+                    idle = _cg_window(wd, "idle", roles)
+                    warm = _cg_window(wd, "warm", roles)
+                    scale = warm_s / idle_s
+                    tot = sum(max(0.0, w - idle.get(pid, (0, 0))[0] * scale)
+                              for pid, (w, _) in warm.items())
+                    per = tot / ncalls
+                    res[mode].append(per)
+                    runs.append({"mode": mode, "round": r, "sipp_rc": rc,
+                                 "per_call_Ir": round(per),
+                                 "window_Ir": sum(w for w, _ in warm.values()),
+                                 "idle_Ir": sum(w for w, _ in idle.values()),
+                                 "processes": len(warm), "dir": wd})
+                    print("callgrind %s round %d: %.0f instructions per warm call"
+                          % (mode, r, per), flush=True)
+                finally:
+                    stop()
+    finally:
+        t.TIME_SCALE = old_scale
+    on, off = statistics.median(res["on"]), statistics.median(res["off"])
+    return {"calls": ncalls, "rate": rate, "runs": runs,
+            "Ir_per_call_on": [round(x) for x in res["on"]],
+            "Ir_per_call_off": [round(x) for x in res["off"]],
+            "median_on": round(on), "median_off": round(off),
+            "difference_pct": round(100.0 * (on - off) / off, 2)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=100000)
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="per_record,sync,cpu")
+    ap.add_argument("--cg-calls", type=int, default=60,
+                    help="warm calls in a callgrind window (at 10 calls/s)")
+    ap.add_argument("--only", default="per_record,sync,cpu",
+                    help="per_record,sync,cpu,callgrind")
     a = ap.parse_args()
     only = a.only.split(",")
     out = {}
@@ -240,6 +356,9 @@ def main():
     if "cpu" in only:
         out["cpu"] = warm_cpu(a.calls, a.rounds)
         print(json.dumps(out["cpu"], indent=1), flush=True)
+    if "callgrind" in only:
+        out["callgrind"] = warm_callgrind(a.cg_calls, a.rounds)
+        print(json.dumps(out["callgrind"], indent=1), flush=True)
 
 
 if __name__ == "__main__":

@@ -249,17 +249,18 @@ _given_ports = set()
 _port_lock = threading.Lock()
 
 
-def free_port(udp=True, tcp=True):
-    """A port free on 127.0.0.1 for UDP and TCP, never returned twice by this process."""
+def free_port(udp=True, tcp=True, host=HOST):
+    """A port free on host (127.0.0.1, or another loopback address) for UDP
+    and TCP, never returned twice by this process."""
     for _ in range(200):
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
         try:
-            s.bind((HOST, 0))
+            s.bind((host, 0))
             port = s.getsockname()[1]
             if udp and tcp:
                 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 try:
-                    u.bind((HOST, port))
+                    u.bind((host, port))
                 except OSError:
                     continue
                 finally:
@@ -271,7 +272,7 @@ def free_port(udp=True, tcp=True):
                 continue
             _given_ports.add(port)
         return port
-    raise RuntimeError("no free port found on %s" % HOST)
+    raise RuntimeError("no free port found on %s" % host)
 
 
 def wait_tcp(port, timeout, host=HOST, proc=None):

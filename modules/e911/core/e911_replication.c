@@ -8,8 +8,8 @@
 
 /*
  * Builds and parses the bodies described in e911_replication.h, and holds
- * the newer-wins rule. Record items reuse the snapshot file's entry line
- * (e911_snap_entry_line / e911_snap_entry_parse) and every record goes
+ * the newer-wins rule. Record items (put, token) are the snapshot file's
+ * entry line (e911_entry_line.h: one writer, one reader) and every record goes
  * through the location-service parser, so a peer can send nothing a service
  * answer could not. The parser checks the whole body and keeps copies of
  * its items before the first callback: a bad body changes nothing.
@@ -20,12 +20,11 @@
 #include "e911_replication.h"
 
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "e911_snapshot.h"
+#include "e911_entry_line.h"
 
 static const char *const op_names[] = {"?", "put", "remove", "flush", "token",
 		"callback", "sync_request", "sync_start", "sync_end"};
@@ -50,18 +49,6 @@ static int op_has_items(e911_repl_op_t op)
 {
 	return op == E911_REPL_PUT || op == E911_REPL_REMOVE
 		   || op == E911_REPL_TOKEN || op == E911_REPL_CALLBACK;
-}
-
-static int repl_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if(err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 static int is_token(const char *s, size_t n)
@@ -148,34 +135,28 @@ static int w_add_line(e911_repl_writer_t *w, const char *line, size_t len)
 	return 0;
 }
 
-/* A JSON string literal of s (n bytes), malloc'd; NULL when not UTF-8. */
-static char *json_str(const char *s, size_t n)
+/* Adds an entry line (e911_entry_line.h). */
+static int w_add_entry(e911_repl_writer_t *w, const char *prefix,
+		const char *key, size_t klen, const char *time_name, int64_t time,
+		const e911_record_t *rec)
 {
-	json_t *j = json_stringn(n > 0 ? s : "", n);
-	char *out;
-
-	if(j == NULL)
-		return NULL;
-	out = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
-	json_decref(j);
-	return out;
-}
-
-int e911_repl_add_put(e911_repl_writer_t *w, const char *key, size_t klen,
-		int64_t fetched_at, const e911_record_t *rec)
-{
-	char *line;
 	size_t len = 0;
+	char *line = e911_entry_line(prefix, key, klen, time_name, time, rec, &len);
 	int rc;
 
-	if(w == NULL || w->buf == NULL || w->op != E911_REPL_PUT)
-		return -1;
-	line = e911_snap_entry_line(key, klen, fetched_at, rec, &len);
 	if(line == NULL)
 		return -1;
 	rc = w_add_line(w, line, len);
 	free(line);
 	return rc;
+}
+
+int e911_repl_add_put(e911_repl_writer_t *w, const char *key, size_t klen,
+		int64_t fetched_at, const e911_record_t *rec)
+{
+	if(w == NULL || w->buf == NULL || w->op != E911_REPL_PUT)
+		return -1;
+	return w_add_entry(w, "", key, klen, "fetched_at", fetched_at, rec);
 }
 
 int e911_repl_add_remove(
@@ -187,10 +168,9 @@ int e911_repl_add_remove(
 	int n;
 	int rc;
 
-	if(w == NULL || w->buf == NULL || w->op != E911_REPL_REMOVE || at < 0
-			|| klen > E911_REPL_KEY_MAX || (key == NULL && klen > 0))
+	if(w == NULL || w->buf == NULL || w->op != E911_REPL_REMOVE || at < 0)
 		return -1;
-	k = json_str(key, klen);
+	k = e911_line_key_json(key, klen);
 	if(k == NULL)
 		return -1;
 	cap = strlen(k) + 48;
@@ -209,44 +189,13 @@ int e911_repl_add_remove(
 int e911_repl_add_token(e911_repl_writer_t *w, const char *token,
 		const char *key, size_t klen, int64_t expires, const e911_record_t *rec)
 {
-	char *k;
-	char *r = NULL;
-	char *line = NULL;
-	e911_record_t *back;
-	char perr[128];
-	size_t cap;
-	int n;
-	int rc = -1;
+	char prefix[E911_REPL_TOKEN_LEN + 16];
 
 	if(w == NULL || w->buf == NULL || w->op != E911_REPL_TOKEN || token == NULL
-			|| !is_token(token, strlen(token)) || expires < 0
-			|| klen > E911_REPL_KEY_MAX || (key == NULL && klen > 0)
-			|| rec == NULL || rec->size <= offsetof(e911_record_t, pool)
-			|| rec->size > E911_REC_MAX_SIZE)
+			|| !is_token(token, strlen(token)))
 		return -1;
-	k = json_str(key, klen);
-	if(k == NULL)
-		return -1;
-	r = e911_record_to_json(rec);
-	if(r == NULL)
-		goto out;
-	back = e911_record_parse(r, strlen(r), perr, sizeof(perr));
-	if(back == NULL)
-		goto out;
-	free(back);
-	cap = strlen(k) + strlen(r) + 96;
-	line = malloc(cap);
-	if(line == NULL)
-		goto out;
-	n = snprintf(line, cap,
-			"{\"token\":\"%s\",\"key\":%s,\"expires\":%lld,\"record\":%s}\n",
-			token, k, (long long)expires, r);
-	rc = w_add_line(w, line, (size_t)n);
-out:
-	free(line);
-	free(r);
-	free(k);
-	return rc;
+	snprintf(prefix, sizeof(prefix), "\"token\":\"%s\",", token);
+	return w_add_entry(w, prefix, key, klen, "expires", expires, rec);
 }
 
 int e911_repl_add_callback(
@@ -317,44 +266,6 @@ static char *dup_key(const char *key, size_t klen)
 	return k;
 }
 
-static e911_record_t *dup_rec(const e911_record_t *rec)
-{
-	e911_record_t *c = malloc(rec->size);
-
-	if(c != NULL)
-		memcpy(c, rec, rec->size);
-	return c;
-}
-
-/* e911_snap_entry_parse callback: keeps a copy of the entry. */
-static int keep_put(const char *key, size_t klen, int64_t fetched_at,
-		const e911_record_t *rec, void *arg)
-{
-	reader_t *r = arg;
-	held_t *h = new_held(r);
-
-	if(h == NULL)
-		return -1;
-	h->key = dup_key(key, klen);
-	h->rec = dup_rec(rec);
-	h->klen = klen;
-	h->time = fetched_at;
-	if(h->key == NULL || h->rec == NULL)
-		return -1;
-	return 0;
-}
-
-/* Integer member name of obj, or -1 when missing, not an integer or
- * negative. */
-static json_int_t int_member(json_t *obj, const char *name)
-{
-	json_t *v = json_object_get(obj, name);
-
-	if(!json_is_integer(v) || json_integer_value(v) < 0)
-		return -1;
-	return json_integer_value(v);
-}
-
 /* A string member that is a usable key, or NULL. */
 static json_t *key_member(json_t *obj)
 {
@@ -368,89 +279,90 @@ static json_t *key_member(json_t *obj)
 static int check_remove(reader_t *r, json_t *j, char *err, size_t errlen)
 {
 	json_t *k = key_member(j);
-	json_int_t at = int_member(j, "at");
+	json_int_t at = e911_line_int_member(j, "at");
 	held_t *h;
 
 	if(k == NULL || at < 0 || json_object_size(j) != 2)
-		return repl_err(err, errlen, "malformed remove item");
+		return e911_line_err(err, errlen, "malformed remove item");
 	h = new_held(r);
 	if(h == NULL)
-		return repl_err(err, errlen, "out of memory");
+		return e911_line_err(err, errlen, "out of memory");
 	h->klen = json_string_length(k);
 	h->key = dup_key(json_string_value(k), h->klen);
 	h->time = at;
-	return h->key == NULL ? repl_err(err, errlen, "out of memory") : 0;
+	return h->key == NULL ? e911_line_err(err, errlen, "out of memory") : 0;
+}
+
+/* An entry line (put: time "fetched_at"; token: "expires", after the
+ * token); keeps the key, the time and the parsed record. */
+static held_t *check_entry(reader_t *r, json_t *j, const char *time_name,
+		size_t extra, char *err, size_t errlen)
+{
+	const char *key;
+	size_t klen;
+	int64_t time;
+	e911_record_t *rec;
+	held_t *h;
+
+	if(e911_entry_from_json(
+			   j, time_name, extra, &key, &klen, &time, &rec, err, errlen)
+			< 0)
+		return NULL;
+	h = new_held(r);
+	if(h == NULL) {
+		free(rec);
+		e911_line_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->rec = rec;
+	h->klen = klen;
+	h->time = time;
+	h->key = dup_key(key, klen);
+	if(h->key == NULL) {
+		e911_line_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	return h;
 }
 
 static int check_token(reader_t *r, json_t *j, char *err, size_t errlen)
 {
 	json_t *t = json_object_get(j, "token");
-	json_t *k = key_member(j);
-	json_t *jrec = json_object_get(j, "record");
-	json_int_t expires = int_member(j, "expires");
-	char perr[160];
-	char *text;
+	char msg[200];
 	held_t *h;
 
 	if(!json_is_string(t)
-			|| !is_token(json_string_value(t), json_string_length(t))
-			|| k == NULL || expires < 0 || !json_is_object(jrec)
-			|| json_object_size(j) != 4)
-		return repl_err(err, errlen, "malformed token item");
-	text = json_dumps(jrec, JSON_COMPACT);
-	if(text == NULL)
-		return repl_err(err, errlen, "out of memory");
-	h = new_held(r);
-	if(h == NULL) {
-		free(text);
-		return repl_err(err, errlen, "out of memory");
-	}
-	h->rec = e911_record_parse(text, strlen(text), perr, sizeof(perr));
-	free(text);
-	if(h->rec == NULL)
-		return repl_err(err, errlen, "invalid record in token item: %s", perr);
+			|| !is_token(json_string_value(t), json_string_length(t)))
+		return e911_line_err(err, errlen, "malformed token item");
+	h = check_entry(r, j, "expires", 1, msg, sizeof(msg));
+	if(h == NULL)
+		return e911_line_err(err, errlen, "token item: %s", msg);
 	memcpy(h->token, json_string_value(t), E911_REPL_TOKEN_LEN);
-	h->klen = json_string_length(k);
-	h->key = dup_key(json_string_value(k), h->klen);
-	h->time = expires;
-	return h->key == NULL ? repl_err(err, errlen, "out of memory") : 0;
+	return 0;
 }
 
 static int check_callback(reader_t *r, json_t *j, char *err, size_t errlen)
 {
 	json_t *num = json_object_get(j, "number");
-	json_int_t expires = int_member(j, "expires");
+	json_int_t expires = e911_line_int_member(j, "expires");
 	held_t *h;
 
 	if(!json_is_string(num)
 			|| !is_number(json_string_value(num), json_string_length(num))
 			|| expires < 0 || json_object_size(j) != 2)
-		return repl_err(err, errlen, "malformed callback item");
+		return e911_line_err(err, errlen, "malformed callback item");
 	h = new_held(r);
 	if(h == NULL)
-		return repl_err(err, errlen, "out of memory");
+		return e911_line_err(err, errlen, "out of memory");
 	memcpy(h->number, json_string_value(num), json_string_length(num));
 	h->time = expires;
 	return 0;
 }
 
-/* Loads one line (without its newline) as a JSON object, or NULL. */
-static json_t *load_obj(const char *p, size_t n)
-{
-	json_error_t jerr;
-	json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
-
-	if(j != NULL && !json_is_object(j)) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 static int check_header(
 		const char *p, size_t n, e911_repl_hdr_t *hdr, char *err, size_t errlen)
 {
-	json_t *j = load_obj(p, n);
+	json_t *j = e911_line_load(p, n, NULL, 0);
 	json_t *ver;
 	json_t *op;
 	json_t *sync;
@@ -458,41 +370,42 @@ static int check_header(
 	int rc = -1;
 
 	if(j == NULL)
-		return repl_err(err, errlen, "header is not a JSON object");
+		return e911_line_err(err, errlen, "header is not a JSON object");
 	ver = json_object_get(j, "e911_dmq");
 	op = json_object_get(j, "op");
 	sync = json_object_get(j, "sync");
 	if(!json_is_integer(ver) || json_integer_value(ver) != E911_REPL_VERSION) {
-		repl_err(err, errlen, "not an e911 replication message of version %d",
+		e911_line_err(err, errlen,
+				"not an e911 replication message of version %d",
 				E911_REPL_VERSION);
 		goto out;
 	}
 	if(!json_is_string(op)
 			|| (hdr->op = op_of(json_string_value(op))) == E911_REPL_NONE) {
-		repl_err(err, errlen, "unknown operation");
+		e911_line_err(err, errlen, "unknown operation");
 		goto out;
 	}
 	if(sync != NULL) {
 		if(!json_is_boolean(sync)) {
-			repl_err(err, errlen, "malformed header");
+			e911_line_err(err, errlen, "malformed header");
 			goto out;
 		}
 		hdr->sync = json_is_true(sync);
 		members++;
 	}
 	if(json_object_get(j, "count") != NULL) {
-		hdr->count = int_member(j, "count");
+		hdr->count = e911_line_int_member(j, "count");
 		members++;
 	}
 	if(json_object_get(j, "at") != NULL) {
-		hdr->at = int_member(j, "at");
+		hdr->at = e911_line_int_member(j, "at");
 		members++;
 	}
 	if(json_object_size(j) != members
 			|| (json_object_get(j, "count") != NULL && hdr->count < 0)
 			|| (json_object_get(j, "at") != NULL && hdr->at < 0)
 			|| (hdr->op == E911_REPL_SYNC_END && hdr->count < 0)) {
-		repl_err(err, errlen, "malformed header");
+		e911_line_err(err, errlen, "malformed header");
 		goto out;
 	}
 	rc = 0;
@@ -504,19 +417,16 @@ out:
 static int check_item(reader_t *r, e911_repl_op_t op, const char *p, size_t n,
 		char *err, size_t errlen)
 {
+	char msg[160];
 	json_t *j;
 	int rc;
 
-	if(op == E911_REPL_PUT) {
-		rc = e911_snap_entry_parse(p, n, keep_put, r, err, errlen);
-		if(rc > 0)
-			return repl_err(err, errlen, "out of memory");
-		return rc;
-	}
-	j = load_obj(p, n);
+	j = e911_line_load(p, n, msg, sizeof(msg));
 	if(j == NULL)
-		return repl_err(err, errlen, "item is not a JSON object");
-	if(op == E911_REPL_REMOVE)
+		return e911_line_err(err, errlen, "item: %s", msg);
+	if(op == E911_REPL_PUT)
+		rc = check_entry(r, j, "fetched_at", 0, err, errlen) != NULL ? 0 : -1;
+	else if(op == E911_REPL_REMOVE)
 		rc = check_remove(r, j, err, errlen);
 	else if(op == E911_REPL_TOKEN)
 		rc = check_token(r, j, err, errlen);
@@ -549,28 +459,29 @@ static int check_body(const char *body, size_t len, e911_repl_hdr_t *hdr,
 		line++;
 		nl = memchr(body + pos, '\n', len - pos);
 		if(nl == NULL)
-			return repl_err(
+			return e911_line_err(
 					err, errlen, "line %u: no newline at the end", line);
 		ll = (size_t)(nl - (body + pos));
 		if(memchr(body + pos, '\0', ll) != NULL)
-			return repl_err(err, errlen, "line %u: NUL byte", line);
+			return e911_line_err(err, errlen, "line %u: NUL byte", line);
 		if(line == 1) {
 			if(check_header(body + pos, ll, hdr, msg, sizeof(msg)) < 0)
-				return repl_err(err, errlen, "line 1: %s", msg);
+				return e911_line_err(err, errlen, "line 1: %s", msg);
 		} else {
 			if(!op_has_items(hdr->op))
-				return repl_err(err, errlen, "line %u: %s carries no items",
-						line, e911_repl_op_name(hdr->op));
+				return e911_line_err(err, errlen,
+						"line %u: %s carries no items", line,
+						e911_repl_op_name(hdr->op));
 			if(line - 1 > E911_REPL_MAX_ITEMS)
-				return repl_err(
+				return e911_line_err(
 						err, errlen, "more than %d items", E911_REPL_MAX_ITEMS);
 			if(check_item(r, hdr->op, body + pos, ll, msg, sizeof(msg)) < 0)
-				return repl_err(err, errlen, "line %u: %s", line, msg);
+				return e911_line_err(err, errlen, "line %u: %s", line, msg);
 		}
 		pos += ll + 1;
 	}
 	if(line == 0)
-		return repl_err(err, errlen, "empty body");
+		return e911_line_err(err, errlen, "empty body");
 	return 0;
 }
 
@@ -583,17 +494,17 @@ int e911_repl_parse(const char *body, size_t len, size_t max,
 	int applied = 0;
 
 	if(hdr == NULL)
-		return repl_err(err, errlen, "no header");
+		return e911_line_err(err, errlen, "no header");
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->count = -1;
 	hdr->at = -1;
 	if(max > E911_REPL_MAX_BODY)
 		max = E911_REPL_MAX_BODY;
 	if(body == NULL)
-		return repl_err(err, errlen, "empty body");
+		return e911_line_err(err, errlen, "empty body");
 	if(len > max)
-		return repl_err(err, errlen, "body of %zu bytes is over the %zu limit",
-				len, max);
+		return e911_line_err(err, errlen,
+				"body of %zu bytes is over the %zu limit", len, max);
 	memset(&r, 0, sizeof(r));
 	if(check_body(body, len, hdr, &r, err, errlen) < 0) {
 		free_reader(&r);

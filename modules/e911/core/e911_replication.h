@@ -17,7 +17,7 @@
  *   {"e911_dmq":1,"op":"<op>"[,"sync":true][,"count":<n>][,"at":<unix s>]}
  *
  *   put          {"key":..,"fetched_at":<s>,"record":{<contract v1>}}
- *                (the snapshot file's entry line, e911_snapshot.h)
+ *                (the snapshot file's entry line, e911_entry_line.h)
  *   remove       {"key":..,"at":<s>}  the service said 404/410 at <s>,
  *                or an administrator flushed the key
  *   flush        no item; "at": when the whole cache was flushed

@@ -25,6 +25,8 @@
 
 #include "e911_snapshot.h"
 
+#include "e911_entry_line.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -76,19 +78,6 @@ typedef struct snap_reader
 	size_t errlen;
 } snap_reader_t;
 
-/* Writes a formatted message into err (when there is one); returns -1. */
-static int snap_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if(err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
 {
 	for(size_t i = 0; i < n; i++) {
@@ -133,12 +122,12 @@ e911_snap_writer_t *e911_snap_open(const char *path, char *err, size_t errlen)
 	int n;
 
 	if(path == NULL || path[0] == '\0') {
-		snap_err(err, errlen, "no snapshot path");
+		e911_line_err(err, errlen, "no snapshot path");
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));
 	if(w == NULL) {
-		snap_err(err, errlen, "out of memory");
+		e911_line_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	tmplen = strlen(path) + 32;
@@ -146,7 +135,7 @@ e911_snap_writer_t *e911_snap_open(const char *path, char *err, size_t errlen)
 	w->tmp = malloc(tmplen);
 	if(w->path == NULL || w->tmp == NULL) {
 		snap_free(w);
-		snap_err(err, errlen, "out of memory");
+		e911_line_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	snprintf(w->tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
@@ -156,13 +145,15 @@ e911_snap_writer_t *e911_snap_open(const char *path, char *err, size_t errlen)
 	fd = open(
 			w->tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if(fd < 0) {
-		snap_err(err, errlen, "cannot create %s: %s", w->tmp, strerror(errno));
+		e911_line_err(
+				err, errlen, "cannot create %s: %s", w->tmp, strerror(errno));
 		snap_free(w);
 		return NULL;
 	}
 	w->f = fdopen(fd, "w");
 	if(w->f == NULL) {
-		snap_err(err, errlen, "cannot open %s: %s", w->tmp, strerror(errno));
+		e911_line_err(
+				err, errlen, "cannot open %s: %s", w->tmp, strerror(errno));
 		close(fd);
 		unlink(w->tmp);
 		snap_free(w);
@@ -173,59 +164,12 @@ e911_snap_writer_t *e911_snap_open(const char *path, char *err, size_t errlen)
 			"{\"e911_snapshot\":%d,\"written_at\":%lld}\n", E911_SNAP_VERSION,
 			(long long)time(NULL));
 	if(snap_put(w, head, (size_t)n) < 0) {
-		snap_err(err, errlen, "cannot write %s: %s", w->tmp,
+		e911_line_err(err, errlen, "cannot write %s: %s", w->tmp,
 				strerror(w->failed));
 		e911_snap_abort(w);
 		return NULL;
 	}
 	return w;
-}
-
-char *e911_snap_entry_line(const char *key, size_t klen, int64_t fetched_at,
-		const e911_record_t *rec, size_t *len)
-{
-	json_t *jkey;
-	char *kjson = NULL;
-	char *rjson = NULL;
-	char *line = NULL;
-	e911_record_t *back;
-	char perr[128];
-	size_t cap;
-	int n;
-
-	if(klen > E911_SNAP_KEY_MAX || (key == NULL && klen > 0) || fetched_at < 0
-			|| rec == NULL || rec->size <= offsetof(e911_record_t, pool)
-			|| rec->size > E911_REC_MAX_SIZE)
-		return NULL;
-	jkey = json_stringn(klen > 0 ? key : "", klen); /* NULL: not UTF-8 */
-	if(jkey == NULL)
-		return NULL;
-	kjson = json_dumps(jkey, JSON_ENCODE_ANY | JSON_COMPACT);
-	json_decref(jkey);
-	rjson = e911_record_to_json(rec);
-	if(kjson == NULL || rjson == NULL)
-		goto out;
-	/* only write what the loader will take back */
-	back = e911_record_parse(rjson, strlen(rjson), perr, sizeof(perr));
-	if(back == NULL)
-		goto out;
-	free(back);
-	cap = strlen(kjson) + strlen(rjson) + 64;
-	line = malloc(cap);
-	if(line == NULL)
-		goto out;
-	n = snprintf(line, cap, "{\"key\":%s,\"fetched_at\":%lld,\"record\":%s}\n",
-			kjson, (long long)fetched_at, rjson);
-	if(n <= 0 || (size_t)n - 1 > E911_SNAP_MAX_LINE) {
-		free(line);
-		line = NULL;
-		goto out;
-	}
-	*len = (size_t)n;
-out:
-	free(rjson);
-	free(kjson);
-	return line;
 }
 
 int e911_snap_add(e911_snap_writer_t *w, const char *key, size_t klen,
@@ -237,7 +181,7 @@ int e911_snap_add(e911_snap_writer_t *w, const char *key, size_t klen,
 
 	if(w == NULL || w->failed)
 		return -2;
-	line = e911_snap_entry_line(key, klen, fetched_at, rec, &len);
+	line = e911_entry_line("", key, klen, "fetched_at", fetched_at, rec, &len);
 	if(line == NULL)
 		return -1;
 	if(w->bytes + len + SNAP_TRAILER_MAX <= E911_SNAP_MAX_FILE) {
@@ -285,35 +229,37 @@ int e911_snap_commit(e911_snap_writer_t *w, char *err, size_t errlen)
 	int n;
 
 	if(w == NULL)
-		return snap_err(err, errlen, "no snapshot writer");
+		return e911_line_err(err, errlen, "no snapshot writer");
 	n = snprintf(tail, sizeof(tail),
 			"{\"end\":true,\"count\":%d,\"checksum\":\"%016" PRIx64 "\"}\n",
 			w->count, w->hash);
 	snap_put(w, tail, (size_t)n);
 	if(w->failed) {
-		snap_err(err, errlen, "cannot write %s: %s", w->tmp,
+		e911_line_err(err, errlen, "cannot write %s: %s", w->tmp,
 				strerror(w->failed));
 		goto fail;
 	}
 	fd = fileno(w->f);
 	if(fflush(w->f) != 0 || fsync(fd) != 0) {
-		snap_err(err, errlen, "cannot write %s: %s", w->tmp, strerror(errno));
+		e911_line_err(
+				err, errlen, "cannot write %s: %s", w->tmp, strerror(errno));
 		goto fail;
 	}
 	rc = fclose(w->f);
 	w->f = NULL;
 	if(rc != 0) {
-		snap_err(err, errlen, "cannot close %s: %s", w->tmp, strerror(errno));
+		e911_line_err(
+				err, errlen, "cannot close %s: %s", w->tmp, strerror(errno));
 		goto fail;
 	}
 	if(rename(w->tmp, w->path) != 0) {
-		snap_err(err, errlen, "cannot rename %s to %s: %s", w->tmp, w->path,
-				strerror(errno));
+		e911_line_err(err, errlen, "cannot rename %s to %s: %s", w->tmp,
+				w->path, strerror(errno));
 		goto fail;
 	}
 	count = w->count;
 	if(snap_sync_dir(w->path) != 0) {
-		snap_err(err, errlen,
+		e911_line_err(err, errlen,
 				"replaced %s, but syncing its directory failed: %s", w->path,
 				strerror(errno));
 		count = -1;
@@ -348,18 +294,7 @@ static int line_err(snap_reader_t *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return snap_err(r->err, r->errlen, "line %u: %s", r->line, msg);
-}
-
-/* Integer member name of obj, or -1 when it is missing, not an integer or
- * negative. */
-static json_int_t int_member(json_t *obj, const char *name)
-{
-	json_t *v = json_object_get(obj, name);
-
-	if(!json_is_integer(v) || json_integer_value(v) < 0)
-		return -1;
-	return json_integer_value(v);
+	return e911_line_err(r->err, r->errlen, "line %u: %s", r->line, msg);
 }
 
 static int check_header(snap_reader_t *r, json_t *j)
@@ -367,7 +302,7 @@ static int check_header(snap_reader_t *r, json_t *j)
 	json_t *ver = json_object_get(j, "e911_snapshot");
 
 	if(!json_is_integer(ver) || json_object_size(j) != 2
-			|| int_member(j, "written_at") < 0)
+			|| e911_line_int_member(j, "written_at") < 0)
 		return line_err(r, "not an e911 snapshot header");
 	if(json_integer_value(ver) != E911_SNAP_VERSION)
 		return line_err(r,
@@ -380,7 +315,7 @@ static int check_header(snap_reader_t *r, json_t *j)
 static int check_trailer(snap_reader_t *r, json_t *j)
 {
 	json_t *sum = json_object_get(j, "checksum");
-	json_int_t count = int_member(j, "count");
+	json_int_t count = e911_line_int_member(j, "count");
 	char hex[17];
 
 	if(!json_is_true(json_object_get(j, "end")) || count < 0
@@ -398,73 +333,6 @@ static int check_trailer(snap_reader_t *r, json_t *j)
 	return 0;
 }
 
-/* Checks the members of an entry object j; on success *rec is the parsed
- * record (malloc'd) and key/klen/fetched_at point into j. Returns 0, or -1
- * with the reason (never a value) in err. */
-static int entry_from_json(json_t *j, const char **key, size_t *klen,
-		int64_t *fetched_at, e911_record_t **rec, char *err, size_t errlen)
-{
-	json_t *jkey = json_object_get(j, "key");
-	json_t *jrec = json_object_get(j, "record");
-	json_int_t at = int_member(j, "fetched_at");
-	char *text;
-	char perr[160];
-
-	*rec = NULL;
-	if(!json_is_string(jkey))
-		return snap_err(err, errlen, "entry has no string \"key\"");
-	if(json_string_length(jkey) > E911_SNAP_KEY_MAX)
-		return snap_err(
-				err, errlen, "key longer than %d bytes", E911_SNAP_KEY_MAX);
-	if(at < 0)
-		return snap_err(err, errlen, "entry has no valid \"fetched_at\"");
-	if(!json_is_object(jrec))
-		return snap_err(err, errlen, "entry has no \"record\" object");
-	if(json_object_size(j) != 3)
-		return snap_err(err, errlen, "entry has unexpected members");
-	text = json_dumps(jrec, JSON_COMPACT);
-	if(text == NULL)
-		return snap_err(err, errlen, "out of memory");
-	*rec = e911_record_parse(text, strlen(text), perr, sizeof(perr));
-	free(text);
-	if(*rec == NULL)
-		return snap_err(err, errlen, "invalid record: %s", perr);
-	*key = json_string_value(jkey);
-	*klen = json_string_length(jkey);
-	*fetched_at = at;
-	return 0;
-}
-
-int e911_snap_entry_parse(const char *line, size_t len, e911_snap_entry_f cb,
-		void *arg, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *j;
-	const char *key;
-	size_t klen;
-	int64_t fetched_at;
-	e911_record_t *rec;
-	int rc;
-
-	if(len > E911_SNAP_MAX_LINE)
-		return snap_err(
-				err, errlen, "longer than %u bytes", E911_SNAP_MAX_LINE);
-	j = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if(j == NULL)
-		return snap_err(err, errlen, "not valid JSON (column %d)", jerr.column);
-	if(!json_is_object(j)) {
-		json_decref(j);
-		return snap_err(err, errlen, "not a JSON object");
-	}
-	rc = entry_from_json(j, &key, &klen, &fetched_at, &rec, err, errlen);
-	if(rc == 0) {
-		rc = cb(key, klen, fetched_at, rec, arg) == 0 ? 0 : 1;
-		free(rec);
-	}
-	json_decref(j);
-	return rc;
-}
-
 /* Checks an entry line and keeps what it holds. */
 static int check_entry(snap_reader_t *r, json_t *j)
 {
@@ -475,7 +343,9 @@ static int check_entry(snap_reader_t *r, json_t *j)
 	int64_t fetched_at;
 	char msg[192];
 
-	if(entry_from_json(j, &key, &klen, &fetched_at, &rec, msg, sizeof(msg)) < 0)
+	if(e911_entry_from_json(j, "fetched_at", 0, &key, &klen, &fetched_at, &rec,
+			   msg, sizeof(msg))
+			< 0)
 		return line_err(r, "%s", msg);
 	if(r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
@@ -504,21 +374,16 @@ static int check_entry(snap_reader_t *r, json_t *j)
 /* Checks one line (without its newline). */
 static int check_line(snap_reader_t *r, const char *line, size_t len)
 {
-	json_error_t jerr;
+	char msg[160];
 	json_t *j;
 	int rc;
 
 	if(r->trailer)
 		return line_err(r, "data after the trailer");
-	/* jansson's error text can quote the input: report the column only */
-	j = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if(j == NULL && json_error_code(&jerr) == json_error_duplicate_key)
-		return line_err(r, "duplicate member (column %d)", jerr.column);
+	j = e911_line_load(line, len, msg, sizeof(msg));
 	if(j == NULL)
-		return line_err(r, "not valid JSON (column %d)", jerr.column);
-	if(!json_is_object(j))
-		rc = line_err(r, "not a JSON object");
-	else if(r->line == 1)
+		return line_err(r, "%s", msg);
+	if(r->line == 1)
 		rc = check_header(r, j);
 	else if(json_object_get(j, "end") != NULL)
 		rc = check_trailer(r, j);
@@ -537,7 +402,7 @@ static int check_file(snap_reader_t *r, const char *buf, size_t len)
 	size_t ll;
 
 	if(len == 0)
-		return snap_err(r->err, r->errlen, "empty file");
+		return e911_line_err(r->err, r->errlen, "empty file");
 	while(pos < len) {
 		r->line++;
 		max = len - pos;
@@ -556,7 +421,7 @@ static int check_file(snap_reader_t *r, const char *buf, size_t len)
 		pos += ll + 1;
 	}
 	if(!r->trailer)
-		return snap_err(r->err, r->errlen,
+		return e911_line_err(r->err, r->errlen,
 				"no trailer after line %u (truncated file?)", r->line);
 	return 0;
 }
@@ -576,27 +441,27 @@ static long read_snapshot(
 	if(fd < 0 && errno == ENOENT)
 		return -2;
 	if(fd < 0)
-		return snap_err(err, errlen, "cannot open: %s", strerror(errno));
+		return e911_line_err(err, errlen, "cannot open: %s", strerror(errno));
 	if(fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return snap_err(err, errlen, "not a regular file");
+		return e911_line_err(err, errlen, "not a regular file");
 	}
 	if(st.st_size > (off_t)E911_SNAP_MAX_FILE) {
 		close(fd);
-		return snap_err(
+		return e911_line_err(
 				err, errlen, "file larger than %u bytes", E911_SNAP_MAX_FILE);
 	}
 	*buf = malloc((size_t)st.st_size + 1);
 	if(*buf == NULL) {
 		close(fd);
-		return snap_err(err, errlen, "out of memory");
+		return e911_line_err(err, errlen, "out of memory");
 	}
 	while(got < (size_t)st.st_size) {
 		n = read(fd, *buf + got, (size_t)st.st_size - got);
 		if(n < 0 && errno == EINTR)
 			continue;
 		if(n < 0) {
-			snap_err(err, errlen, "cannot read: %s", strerror(errno));
+			e911_line_err(err, errlen, "cannot read: %s", strerror(errno));
 			close(fd);
 			free(*buf);
 			*buf = NULL;
@@ -620,7 +485,7 @@ int e911_snap_load(const char *path, e911_snap_entry_f cb, void *arg, char *err,
 	int rc;
 
 	if(path == NULL || path[0] == '\0')
-		return snap_err(err, errlen, "no snapshot path");
+		return e911_line_err(err, errlen, "no snapshot path");
 	len = read_snapshot(path, &buf, err, errlen);
 	if(len == -2)
 		return 0;

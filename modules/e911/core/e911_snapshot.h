@@ -16,6 +16,7 @@
  *
  *   {"e911_snapshot":1,"written_at":<unix s>}
  *   {"key":"...","fetched_at":<unix s>,"record":{<contract v1 record>}}
+ *                (the entry line, e911_entry_line.h)
  *   ...
  *   {"end":true,"count":<entries>,"checksum":"<16 hex digits>"}
  *
@@ -41,15 +42,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "e911_entry_line.h"
 #include "e911_record.h"
 
 #define E911_SNAP_VERSION 1
 /* Largest snapshot file accepted (and written), bytes. */
 #define E911_SNAP_MAX_FILE (512u * 1024 * 1024)
 /* Longest line accepted (and written), bytes without the newline. */
-#define E911_SNAP_MAX_LINE (128u * 1024)
+#define E911_SNAP_MAX_LINE E911_ENTRY_MAX_LINE
 /* Longest key, bytes (as the cache's E911_KEY_MAX). */
-#define E911_SNAP_KEY_MAX 255
+#define E911_SNAP_KEY_MAX E911_ENTRY_KEY_MAX
 
 typedef struct e911_snap_writer e911_snap_writer_t;
 
@@ -79,20 +81,6 @@ void e911_snap_abort(e911_snap_writer_t *w);
  * else when it was not (e.g. cache full or too old). */
 typedef int (*e911_snap_entry_f)(const char *key, size_t klen,
 		int64_t fetched_at, const e911_record_t *rec, void *arg);
-
-/* One entry line as the writer writes it (newline included; *len bytes,
- * malloc'd), also the entry format of the DMQ messages
- * (e911_replication.h). Returns NULL when the entry cannot be written (see
- * e911_snap_add) or memory runs out. */
-char *e911_snap_entry_line(const char *key, size_t klen, int64_t fetched_at,
-		const e911_record_t *rec, size_t *len);
-
-/* Parses and checks one entry line (len bytes, without its newline) the way
- * the loader does, and hands the entry to cb. Returns 0 when cb took it, 1
- * when cb refused it, -1 when the line is rejected (reason, never a value,
- * in err; cb is then not called). */
-int e911_snap_entry_parse(const char *line, size_t len, e911_snap_entry_f cb,
-		void *arg, char *err, size_t errlen);
 
 /* Loads the snapshot at path: validates the whole file first, then calls cb
  * once per entry in file order (cb NULL: only validates). Returns the number
