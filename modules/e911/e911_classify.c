@@ -11,6 +11,7 @@
 
 #include "../../core/dprint.h"
 #include "../../core/parser/parse_uri.h"
+#include "../../core/parser/msg_parser.h"
 
 #include "core/e911_dialplan.h"
 #include "e911_classify.h"
@@ -61,32 +62,14 @@ void e911_classify_destroy(void)
 	dialplan = NULL;
 }
 
-e911_class_t e911_classify_string(str *s, const char *country)
+/* the class of a dialled user part (a SIP/tel URI's user, or a bare number) */
+static e911_class_t classify_user(str user, const char *country)
 {
 	e911_class_t c = {E911_DIAL_NONE, NULL, {NULL, 0}};
-	struct sip_uri uri;
-	str user;
 	char *semi;
 	char dialled[2 * E911_DIAL_MAXLEN + 1]; /* a prefix and a dial string */
 	int dlen;
 
-	if(s == NULL || s->s == NULL || s->len <= 0)
-		return c;
-	if(s->len >= 4 && strncasecmp(s->s, "urn:", 4) == 0) {
-		c.dialled = *s;
-		c.cls = e911_urn_classify_uri(s->s, s->len);
-		if(c.cls == E911_DIAL_EMERGENCY)
-			c.urn = "urn:service:sos";
-		else if(c.cls == E911_DIAL_TEST)
-			c.urn = "urn:service:test.sos";
-		return c;
-	}
-	user = *s;
-	if(memchr(s->s, ':', s->len) != NULL) {
-		if(parse_uri(s->s, s->len, &uri) < 0)
-			return c;
-		user = uri.user;
-	}
 	/* user parameters (";phone-context=...") are not part of the number */
 	semi = user.len > 0 ? memchr(user.s, ';', user.len) : NULL;
 	if(semi)
@@ -105,6 +88,55 @@ e911_class_t e911_classify_string(str *s, const char *country)
 	if(c.cls == E911_DIAL_NONE)
 		c.urn = NULL;
 	return c;
+}
+
+static int is_urn(str *s)
+{
+	return s->len >= 4 && strncasecmp(s->s, "urn:", 4) == 0;
+}
+
+e911_class_t e911_classify_string(str *s, const char *country)
+{
+	e911_class_t c = {E911_DIAL_NONE, NULL, {NULL, 0}};
+	struct sip_uri uri;
+
+	if(s == NULL || s->s == NULL || s->len <= 0)
+		return c;
+	if(is_urn(s)) {
+		c.dialled = *s;
+		c.cls = e911_urn_classify_uri(s->s, s->len);
+		if(c.cls == E911_DIAL_EMERGENCY)
+			c.urn = "urn:service:sos";
+		else if(c.cls == E911_DIAL_TEST)
+			c.urn = "urn:service:test.sos";
+		return c;
+	}
+	if(memchr(s->s, ':', s->len) == NULL)
+		return classify_user(*s, country);
+	if(parse_uri(s->s, s->len, &uri) < 0)
+		return c;
+	return classify_user(uri.user, country);
+}
+
+/* the class of the request's current Request-URI (after any rewrite), from
+ * the message's own parsed URI */
+static e911_class_t classify_ruri(sip_msg_t *msg)
+{
+	e911_class_t none = {E911_DIAL_NONE, NULL, {NULL, 0}};
+	str *ruri;
+
+	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
+		return none;
+	ruri = (msg->new_uri.s && msg->new_uri.len > 0)
+				   ? &msg->new_uri
+				   : &msg->first_line.u.request.uri;
+	if(ruri->len <= 0 || is_urn(ruri))
+		return e911_classify_string(ruri, NULL);
+	/* the message's own parsed Request-URI: parsed once for every script
+	 * function and Kamailio itself (uri == myself, lookup, t_relay) */
+	if(parse_sip_msg_uri(msg) < 0)
+		return none;
+	return classify_user(msg->parsed_uri.user, NULL);
 }
 
 e911_class_t e911_classify_request(sip_msg_t *msg)
@@ -145,15 +177,7 @@ int e911_is_emergency_number(sip_msg_t *msg, str *num)
 
 int e911_is_emergency(sip_msg_t *msg)
 {
-	str ruri;
-
-	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
-		return E911_DIAL_NONE;
-	if(msg->new_uri.s && msg->new_uri.len > 0)
-		ruri = msg->new_uri;
-	else
-		ruri = msg->first_line.u.request.uri;
-	return e911_is_emergency_number(msg, &ruri);
+	return e911_classify_note(msg, classify_ruri(msg));
 }
 
 int e911_is_emergency_cc(sip_msg_t *msg, str *num, str *cc)

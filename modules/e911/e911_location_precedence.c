@@ -178,12 +178,13 @@ static int via_network(sip_msg_t *msg, e911_network_t *n)
 int e911_request_networks(sip_msg_t *msg, e911_network_t *nets, int max)
 {
 	unsigned mask = e911_network_cfg.from_mask;
-	char *src = ip_addr2a(&msg->rcv.src_ip);
-	char srcbuf[64];
+	char srcbuf[IP_ADDR_MAX_STR_SIZE + 1];
 	int n = 0;
 	int trust;
 
-	snprintf(srcbuf, sizeof(srcbuf), "%s", src ? src : "");
+	/* the source address as text (no brackets), on every emergency call:
+	 * no snprintf */
+	srcbuf[ip_addr2sbuf(&msg->rcv.src_ip, srcbuf, sizeof(srcbuf) - 1)] = '\0';
 	if(mask & ~FROM_SOURCE) {
 		trust = trusted(msg, srcbuf);
 		if(!trust) {

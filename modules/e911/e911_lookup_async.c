@@ -1229,6 +1229,7 @@ int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 	unsigned int tindex;
 	unsigned int tlabel;
 	int ract = -1;
+	int rc;
 
 	if(route == NULL || route->len <= 0 || route->len >= CBNAME_MAX) {
 		LM_ERR("e911: e911_locate_async() needs a route name\n");
@@ -1271,7 +1272,14 @@ int e911_lookup_async(sip_msg_t *msg, str *key, str *route)
 	}
 	t = tmb.t_gett();
 	if(t == NULL || t == T_UNDEFINED) {
-		if(tmb.t_newtran(msg) < 0) {
+		rc = tmb.t_newtran(msg);
+		if(rc == 0) {
+			/* a copy of a request another process has just made its
+			 * transaction of (and suspended): tm answered it from there */
+			job_unreserve();
+			return 0;
+		}
+		if(rc < 0) {
 			LM_ERR("e911: cannot create the transaction\n");
 			job_unreserve();
 			e911_lookup_cache_only(msg, key, 0);

@@ -63,9 +63,7 @@ e911_recent_callers_t *e911_callback_table(void)
 
 int e911_is_psap_callback(sip_msg_t *msg)
 {
-	struct sip_uri u;
 	hdr_field_t *hf;
-	str *ruri;
 	str body;
 
 	if(msg == NULL || msg->first_line.type != SIP_REQUEST)
@@ -80,13 +78,12 @@ int e911_is_psap_callback(sip_msg_t *msg)
 				return 1;
 		}
 	}
-	ruri = (msg->new_uri.s && msg->new_uri.len > 0)
-				   ? &msg->new_uri
-				   : &msg->first_line.u.request.uri;
-	if(parse_uri(ruri->s, ruri->len, &u) < 0 || u.user.len <= 0)
+	/* the message's own parsed Request-URI (after any rewrite): parsed
+	 * once for every script function and Kamailio itself */
+	if(parse_sip_msg_uri(msg) < 0 || msg->parsed_uri.user.len <= 0)
 		return -1;
-	return e911_recent_callers_check(
-				   recent, u.user.s, u.user.len, (int64_t)time(NULL))
+	return e911_recent_callers_check(recent, msg->parsed_uri.user.s,
+				   msg->parsed_uri.user.len, (int64_t)time(NULL))
 						   == 1
 				   ? 1
 				   : -1;

@@ -59,22 +59,30 @@ int e911_precedence_parse(
 	return 0;
 }
 
+static void add(e911_buf_t *o, const char *s)
+{
+	e911_buf_add(o, s, strlen(s));
+}
+
+static void format_order(const e911_precedence_t *p, e911_buf_t *o)
+{
+	int i;
+
+	for(i = 0; i < p->n; i++) {
+		if(i)
+			E911_BUF_LIT(o, ",");
+		add(o, e911_locsrc_name(p->order[i]));
+	}
+}
+
 void e911_precedence_format(const e911_precedence_t *p, char *buf, size_t size)
 {
-	size_t pos = 0;
-	int i;
-	int w;
+	e911_buf_t o;
 
 	if(size == 0)
 		return;
-	buf[0] = '\0';
-	for(i = 0; i < p->n; i++) {
-		w = snprintf(buf + pos, size - pos, "%s%s", i ? "," : "",
-				e911_locsrc_name(p->order[i]));
-		if(w < 0 || (size_t)w >= size - pos)
-			return;
-		pos += (size_t)w;
-	}
+	e911_buf_init(&o, buf, size);
+	format_order(p, &o);
 }
 
 /* Whether source s has something for this call. */
@@ -92,50 +100,54 @@ static int available(e911_locsrc_t s, const e911_prec_in_t *in)
 	}
 }
 
-/* One clause on why the sources before the winner did not count. */
-static size_t why_not(
-		e911_locsrc_t s, const e911_prec_in_t *in, char *buf, size_t size)
+static const char *via_of(const e911_prec_in_t *in)
 {
-	int w = 0;
+	return in->via ? in->via : "source address";
+}
 
+/* One clause on why source s, ranked before the winner, did not count. */
+static void why_not(e911_locsrc_t s, const e911_prec_in_t *in, e911_buf_t *o)
+{
 	switch(s) {
 		case E911_LS_NETWORK:
-			if(in->network)
-				w = snprintf(buf, size, "; no site for %s (%s)", in->network,
-						in->via ? in->via : "source address");
-			else
-				w = snprintf(buf, size, "; no network to look up");
+			if(in->network) {
+				E911_BUF_LIT(o, "; no site for ");
+				add(o, in->network);
+				E911_BUF_LIT(o, " (");
+				add(o, via_of(in));
+				E911_BUF_LIT(o, ")");
+			} else {
+				E911_BUF_LIT(o, "; no network to look up");
+			}
 			break;
 		case E911_LS_DEVICE:
-			w = snprintf(buf, size, "; no device location");
+			E911_BUF_LIT(o, "; no device location");
 			break;
 		case E911_LS_SERVICE:
-			w = snprintf(buf, size, "; %s",
-					in->record == 2 ? "the service record is only stale"
-									: "no service record");
+			if(in->record == 2)
+				E911_BUF_LIT(o, "; the service record is only stale");
+			else
+				E911_BUF_LIT(o, "; no service record");
 			break;
 		default:
 			break;
 	}
-	if(w < 0)
-		return 0;
-	return (size_t)w >= size ? size - 1 : (size_t)w;
 }
 
+/* The sentence is made for every emergency call (audit, $e911, explain):
+ * the bounded writer, not a dozen snprintf calls. Cut at
+ * the last clause that fits out->why. */
 void e911_precedence_decide(const e911_precedence_t *p,
 		const e911_prec_in_t *in, e911_prec_out_t *out)
 {
-	char *b = out->why;
-	size_t size = sizeof(out->why);
-	size_t pos = 0;
+	e911_buf_t o;
 	int i;
-	int w = 0;
 	int won = -1;
 
 	out->winner = E911_LS_FALLBACK;
 	out->moved = -1;
 	out->conflict = 0;
-	out->why[0] = '\0';
+	e911_buf_init(&o, out->why, sizeof(out->why));
 	for(i = 0; i < p->n; i++) {
 		if(available(p->order[i], in)) {
 			won = i;
@@ -149,38 +161,36 @@ void e911_precedence_decide(const e911_precedence_t *p,
 
 	switch(out->winner) {
 		case E911_LS_NETWORK:
-			w = snprintf(b, size, "network: %s is at site %s (%s)",
-					in->network ? in->network : "?", in->site_id,
-					in->via ? in->via : "source address");
+			E911_BUF_LIT(&o, "network: ");
+			add(&o, in->network ? in->network : "?");
+			E911_BUF_LIT(&o, " is at site ");
+			add(&o, in->site_id);
+			E911_BUF_LIT(&o, " (");
+			add(&o, via_of(in));
+			E911_BUF_LIT(&o, ")");
 			break;
 		case E911_LS_DEVICE:
-			w = snprintf(b, size, "device: the caller's own Geolocation");
+			E911_BUF_LIT(&o, "device: the caller's own Geolocation");
 			break;
 		case E911_LS_SERVICE:
-			w = snprintf(b, size, "service: the caller's record");
+			E911_BUF_LIT(&o, "service: the caller's record");
 			break;
 		case E911_LS_STALE:
-			w = snprintf(b, size,
-					"stale: the last good record (the service did not "
-					"answer)");
+			E911_BUF_LIT(&o, "stale: the last good record (the service did "
+							 "not answer)");
 			break;
 		default:
-			w = snprintf(b, size,
-					"fallback: no location from the network, the device or "
-					"the service");
+			E911_BUF_LIT(&o, "fallback: no location from the network, the "
+							 "device or the service");
 			break;
 	}
-	pos = (w < 0) ? 0 : ((size_t)w >= size ? size - 1 : (size_t)w);
 	/* why the sources ranked higher did not count */
-	for(i = 0; i < (won >= 0 ? won : p->n) && pos + 1 < size; i++)
-		pos += why_not(p->order[i], in, b + pos, size - pos);
+	for(i = 0; i < (won >= 0 ? won : p->n); i++)
+		why_not(p->order[i], in, &o);
 	if(won >= 0 || out->winner == E911_LS_STALE) {
 		/* precedence named once, for the reader of the audit */
-		w = snprintf(b + pos, size - pos, "; precedence ");
-		if(w > 0 && (size_t)w < size - pos) {
-			pos += (size_t)w;
-			e911_precedence_format(p, b + pos, size - pos);
-		}
+		E911_BUF_LIT(&o, "; precedence ");
+		format_order(p, &o);
 	}
 
 	/* moved: on a network that is neither a site nor the record's */

@@ -1201,6 +1201,19 @@ const char *e911_number_user_part(const char *s, size_t *n)
 	return s + skip;
 }
 
+/* out (at least 17 bytes): prefix ("+" or "+1") and nd <= 15 digits; 0.
+ * On every PSAP-callback check of an ordinary INVITE: no snprintf. */
+static int e164_out(
+		char *out, const char *prefix, const char *digits, size_t nd)
+{
+	size_t np = strlen(prefix);
+
+	memcpy(out, prefix, np);
+	memcpy(out + np, digits, nd);
+	out[np + nd] = '\0';
+	return 0;
+}
+
 int e911_e164_normalize(const char *in, size_t len, char *out, size_t outlen)
 {
 	char digits[16];
@@ -1232,18 +1245,12 @@ int e911_e164_normalize(const char *in, size_t len, char *out, size_t outlen)
 		digits[nd++] = c;
 	}
 	digits[nd] = '\0';
-	if(plus && nd >= 8 && digits[0] != '0') {
-		snprintf(out, outlen, "+%s", digits);
-		return 0;
-	}
-	if(!plus && nd == 10 && nanp_ok(digits)) {
-		snprintf(out, outlen, "+1%s", digits);
-		return 0;
-	}
-	if(!plus && nd == 11 && digits[0] == '1' && nanp_ok(digits + 1)) {
-		snprintf(out, outlen, "+%s", digits);
-		return 0;
-	}
+	if(plus && nd >= 8 && digits[0] != '0')
+		return e164_out(out, "+", digits, nd);
+	if(!plus && nd == 10 && nanp_ok(digits))
+		return e164_out(out, "+1", digits, nd);
+	if(!plus && nd == 11 && digits[0] == '1' && nanp_ok(digits + 1))
+		return e164_out(out, "+", digits, nd);
 	return -1;
 }
 
