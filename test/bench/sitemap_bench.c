@@ -5,8 +5,11 @@
  * random addresses and BSSIDs.
  *
  *   e911_sitemap_bench            prints the numbers
- *   e911_sitemap_bench --check    also fails (exit 1) when loading takes
- *                                 1 s or more, or a match 1 us or more
+ *   e911_sitemap_bench --check    also fails (exit 1) when the map does not
+ *                                 hold every site, prefix and BSSID made, or
+ *                                 no lookup matched (CTest smoke: no timing is
+ *                                 asserted - the numbers are for
+ *                                 docs/benchmarks.md, on a quiet machine)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -154,8 +157,12 @@ int main(int argc, char **argv)
 	free(qb);
 	free(m);
 	free(doc);
-	if(check && (load >= 1.0 || ns4 >= 1000 || ns6 >= 1000 || nsb >= 1000)) {
-		fprintf(stderr, "over budget: load < 1 s, match < 1 us\n");
+	if(check
+			&& (c.sites != SITES || c.prefixes4 != 3 * SITES
+					|| c.prefixes6 != SITES || c.bssids != SITES
+					|| hits <= 0)) {
+		fprintf(stderr, "the map does not hold what was made, or nothing "
+						"matched\n");
 		return 1;
 	}
 	return 0;
