@@ -60,17 +60,20 @@ local function reqinit()
 		KSR.sl.sl_send_reply(483, "Too Many Hops")
 		return false
 	end
+	-- an emergency or test call is classified once here (FLT_E911) and is
+	-- never refused as malformed: it is relayed when tm can parse it (to the
+	-- fallback route when nothing can be looked up), else answered with a
+	-- 400 that says why
+	if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
+		KSR.setflag(FLT_E911)
+		return true
+	end
 	-- in-dialog requests other than re-INVITEs go on even when malformed
 	-- (they end calls, emergency calls included), so they are not checked
 	if KSR.siputils.has_totag() > 0 and not KSR.is_INVITE() then
 		return true
 	end
 	if KSR.sanity.sanity_check(17895, 7) < 0 then
-		-- a malformed emergency call is still an emergency call
-		if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
-			KSR.warn("e911: malformed emergency request from " .. KSR.pv.get("$si") .. ": routing it anyway\n")
-			return true
-		end
 		KSR.warn("malformed SIP request from " .. KSR.pv.get("$si") .. "\n")
 		if not KSR.is_ACK() then
 			KSR.sl.sl_send_reply(400, "Bad Request")
@@ -97,7 +100,7 @@ local function withindlg()
 	end
 	-- an emergency INVITE with a To-tag but no route set belongs to no
 	-- dialog of ours: it is handled as a new emergency call, never refused
-	if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
+	if KSR.isflagset(FLT_E911) then
 		KSR.warn("e911: emergency INVITE with a To-tag outside any dialog from "
 			.. KSR.pv.get("$si") .. ": handled as a new emergency call\n")
 		return false
@@ -123,16 +126,15 @@ function ksr_request_route()
 		end
 		return 1
 	end
-	if not KSR.is_ACK() then
-		if KSR.tmx.t_precheck_trans() > 0 then
-			KSR.tm.t_check_trans()
-			return 1
-		end
-		if KSR.tm.t_check_trans() == 0 then
-			return 1
-		end
-	end
+	-- in-dialog requests are relayed at once (t_relay answers a
+	-- retransmission from its transaction itself)
 	if withindlg() then
+		return 1
+	end
+	-- a retransmission of a new request tm already has: its last reply again
+	-- (an emergency INVITE is also guarded before its transaction exists,
+	-- below)
+	if not KSR.is_ACK() and KSR.tm.t_check_trans() == 0 then
 		return 1
 	end
 	KSR.hdr.remove("Route")
@@ -154,8 +156,13 @@ function ksr_request_route()
 		end
 	end
 
-	if KSR.is_INVITE() and KSR.e911.e911_is_emergency() > 0 then
-		KSR.setflag(FLT_E911)
+	if KSR.isflagset(FLT_E911) then
+		-- a retransmission arriving while the first copy is still being
+		-- routed (before its transaction exists): never a second lookup
+		if KSR.tmx.t_precheck_trans() > 0 then
+			KSR.tm.t_check_trans()
+			return 1
+		end
 		KSR.tm.t_on_failure("ksr_failure_e911")
 		-- runs ksr_e911_located now (cached caller) or when the lookup
 		-- finished; either way this request route is done

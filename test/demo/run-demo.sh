@@ -165,7 +165,7 @@ start kamailio "$KAMAILIO_BIN" -f "$SRC/cfg/kamailio.cfg" -DD -E -n 2 \
 	-A "E911_LOCATION_URL=\"http://127.0.0.1:$LOCSVC_PORT/v1/locations/{key}\"" \
 	-A "E911_DEFAULT_ROUTE=\"sip:911@127.0.0.1:$DEFAULT_PORT\"" \
 	-A "E911_FALLBACK_ROUTE=\"sip:911@127.0.0.1:$FALLBACK_PORT\"" \
-	-A "E911_TIMEOUT_MS=1000" -A "E911_CACHE_TTL=300"
+	-A "E911_TIMEOUT_MS=1000" -A "E911_CACHE_TTL=300" -A E911_LOG_ORDINARY
 KPID=${PIDS[-1]}
 if ! wait_for 20 "$KAMCMD_BIN" -s "$CTL" core.uptime; then
 	tail -20 "$WORK/kamailio.log" >&2
