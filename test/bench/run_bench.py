@@ -67,7 +67,53 @@ CONFIGS = {
     "b": ("e911", os.path.join(SRC, "cfg", "kamailio.cfg")),
     "c": ("relay", os.path.join(SRC, "test", "integration", "cfg", "relay.cfg")),
     "s": ("e911-sync", os.path.join(HERE, "cfg", "e911-sync.cfg")),   # see make_sync_cfg
+    # issue 19: (a) with e911.so loaded and configured, never called
+    "m": ("stock+e911", os.path.join(HERE, "cfg", "stock.cfg")),
 }
+# an ordinary (non-emergency) call: dialled number, relayed where the Request-URI says
+ORDINARY_NUMBER = "2025550123"
+# issue 19, phase cfgcost: cfg/kamailio.cfg variants, each without one statement or
+# setting: (label, (old text, new text), ...) - the first pair whose old text is in
+# the cfg is applied (the cfg before and after issue 19 differ); none: skipped
+CFG_ABLATIONS = (
+    ("log_prefix: none",
+     ('log_prefix="{$mt $cs $rm $ci} "\n', ""), ('log_prefix="{$mt $hdr(CSeq) $ci} "\n', "")),
+    ("log_prefix: {$mt $hdr(CSeq) $ci} (before issue 19)",
+     ('log_prefix="{$mt $cs $rm $ci} "', 'log_prefix="{$mt $hdr(CSeq) $ci} "')),
+    ("log_prefix: {$mt $cs $rm $ci} (after issue 19)",
+     ('log_prefix="{$mt $hdr(CSeq) $ci} "', 'log_prefix="{$mt $cs $rm $ci} "')),
+    ("sanity_check of initial requests",
+     ('if (!sanity_check("17895", "7")) {', "if (0) {")),
+    ("sanity_check: URI checks of the Request-URI only (not From, To)",
+     ('if (!sanity_check("17895", "7")) {', 'if (!sanity_check("17895", "1")) {')),
+    ("t_check_trans before route[WITHINDLG] (before issue 19: in-dialog requests too)",
+     ("\troute(WITHINDLG);\n", "\tif (!is_method(\"ACK\")) {\n\t\tt_check_trans();\n\t}\n\troute(WITHINDLG);\n")),
+    ("t_precheck_trans for every request (before issue 19)",
+     ("if (t_precheck_trans()) {\n\t\t\tt_check_trans();", "if (0) {\n\t\t\tt_check_trans();")),
+    ("t_precheck_trans in route[EMERGENCY] (after issue 19)",
+     ("\tif (t_precheck_trans()) {\n\t\tt_check_trans();", "\tif (0) {\n\t\tt_check_trans();")),
+    ("INFO line per ordinary INVITE (before issue 19)",
+     ("""xlog("L_INFO", "e911: call from '$fU' to '$rU' is not an emergency call: relayed untouched (Call-ID $ci)\\n");""",
+      "$var(noop) = 0;")),
+    ("e911_is_psap_callback on ordinary INVITEs",
+     ('if (is_method("INVITE") && e911_is_psap_callback()) {', "if (0) {")),
+    ("e911_is_emergency (an exact $rU match instead)",
+     ('if (is_method("INVITE") && e911_is_emergency()) {\n\t\troute(EMERGENCY);',
+      'if (is_method("INVITE") && $rU == "911") {\n\t\troute(EMERGENCY);')),
+    ("NOTICE line per emergency call",
+     ("""\txlog("L_NOTICE", "e911: class $e911(class) call from""",
+      """\tif (0) xlog("L_NOTICE", "e911: class $e911(class) call from""")),
+    ("e911_notify per emergency call", ("\te911_notify();\n", "")),
+    ("DNS off (dns=no, rev_dns=no, use_dns_cache=no, as stock and relay)",
+     ("auto_aliases=no\n", "auto_aliases=no\ndns=no\nrev_dns=no\nuse_dns_cache=no\n")),
+    ("memdbg=5, memlog=5 left at their defaults", ("memdbg=5\nmemlog=5\n", "")),
+    ("route(TRUST) call (before issue 19 on every message; now only with E911_TRUSTED_ADDRESSES)",
+     ("\troute(TRUST);\n", "")),
+    ("registrar lookup check (uri == myself) for calls to local users",
+     ("\tif (uri == myself && $rU != $null) {", "\tif (0) {")),
+    ("REGISTER branch check", ('\tif (is_method("REGISTER")) {\n\t\troute(REGISTRAR);',
+                               '\tif (0) {\n\t\troute(REGISTRAR);')),
+)
 UAC = os.path.join(HERE, "sipp", "uac.xml")
 UAC_LOCATED = os.path.join(HERE, "sipp", "uac_located.xml")
 UAS = os.path.join(HERE, "sipp", "uas.xml")
@@ -267,7 +313,7 @@ class UacRun:
     seq = 0
 
     def __init__(self, bench, target_port, keys, rate, calls, service="911", located=False,
-                 tag="run", max_s=None, recv_timeout_ms=6000, trace=True):
+                 tag="run", max_s=None, recv_timeout_ms=6000, trace=True, ruri_port=None):
         UacRun.seq += 1
         self.dir = os.path.join(bench.workdir, "uac", "%04d-%s" % (UacRun.seq, tag))
         os.makedirs(self.dir)
@@ -280,7 +326,10 @@ class UacRun:
         self.rate = rate
         self.max_s = max_s or (calls / float(rate) + recv_timeout_ms / 1000.0 + 10)
         self.stat = os.path.join(self.dir, "stat.csv")
-        self.cmd = [SIPP, "%s:%d" % (HOST, target_port), "-sf", UAC_LOCATED if located else UAC,
+        # ruri_port: an ordinary call, Request-URI sip:<service>@HOST:ruri_port (a PSAP
+        # acting as the called party) sent through the proxy at target_port (-rsa)
+        remote = "%s:%d" % (HOST, ruri_port or target_port)
+        self.cmd = [SIPP, remote, "-sf", UAC_LOCATED if located else UAC,
                     "-inf", inf, "-i", HOST, "-mi", HOST, "-bind_local",
                     "-p", str(T.free_port()), "-t", "u1", "-s", service,
                     "-r", str(rate), "-rp", "1000", "-m", str(calls),
@@ -288,6 +337,8 @@ class UacRun:
                     "-recv_timeout", str(recv_timeout_ms), "-timeout", "%ds" % int(self.max_s),
                     "-trace_stat", "-stf", self.stat, "-fd", "1",
                     "-trace_err", "-error_file", os.path.join(self.dir, "err.log")]
+        if ruri_port:
+            self.cmd += ["-rsa", "%s:%d" % (HOST, target_port)]
         # set-up times: SIPp's own response times tick in 4 ms steps here, so they are
         # taken from the message trace (microsecond time stamps): INVITE sent -> 200 in
         self.msg = os.path.join(self.dir, "msg.log") if trace else None
@@ -384,10 +435,11 @@ def rtt_summary(rtts):
 # Kamailio
 
 class Proxy:
-    def __init__(self, bench, key, tag="", valgrind=None, defines=None):
+    def __init__(self, bench, key, tag="", valgrind=None, defines=None, cfg=None, name=None):
         self.key = key
         self.bench = bench
-        name, cfg = CONFIGS[key]
+        name = name or CONFIGS[key][0]
+        cfg = cfg or CONFIGS[key][1]
         self.name = name
         self.dir = os.path.join(bench.workdir, "kam", "%s-%s%s" % (key, name, tag))
         os.makedirs(self.dir, exist_ok=True)
@@ -549,6 +601,9 @@ class Bench:
             "E911_TIMEOUT_MS": "1000",
             "E911_CACHE_TTL": "3600",
         }
+        if key == "m":
+            d["STOCK_LOAD_E911"] = None
+            d["STOCK_E911_URL"] = d["E911_LOCATION_URL"]
         if key == "c":
             d = {"RELAY_DST": T.q("sip:%s:%d" % (HOST, self.psap.port)), "DEBUG_LEVEL": "1"}
         return d
@@ -713,6 +768,65 @@ class Bench:
                     "failed": sum(r["failed"] for r in rs)}
         self.results["cpu"] = {"rows": rows, "summary": summ, "rate": rate, "calls": n}
 
+    # -- 1b. ordinary calls (issue 19) -----------------------------------------
+    def ordinary(self):
+        """CPU per 1000 ordinary (non-emergency) calls: the reference cfg (b), the stock
+        configuration (a), the stock configuration with e911.so loaded but never called
+        (m), the plain relay (c); every Kamailio process, idle rate subtracted,
+        configurations interleaved (the order reversed every other repeat). The same
+        load as issue 19's report: 2500 calls at 500 calls/s."""
+        q = self.quick
+        reps = self.args.repeats or (1 if q else 5)
+        rate = 100 if q else 500
+        n = 200 if q else 2500
+        idle_s = 0.5 if q else 2.0
+        keys = (self.warm_keys(50) * (n // 50 + 1))[:n]
+        rows = {}
+        for rep in range(reps):
+            order = ("a", "m", "b", "c") if rep % 2 == 0 else ("c", "b", "m", "a")
+            for key in order:
+                p = Proxy(self, key, tag="-ord%d" % rep).start()
+                try:
+                    time.sleep(1.0)
+                    c0, _ = p.cpu()
+                    time.sleep(idle_s)
+                    c1, _ = p.cpu()
+                    idle_rate = (c1 - c0) / idle_s
+                    t0 = time.monotonic()
+                    b0, _ = p.cpu()
+                    r = UacRun(self, p.port, keys, rate, n, service=ORDINARY_NUMBER,
+                               ruri_port=self.psap.port, tag="ord-%s" % p.name,
+                               trace=False).run()
+                    b1, _ = p.cpu()
+                    dt = time.monotonic() - t0
+                    ok = max(1, r["ok"])
+                    row = {"rep": rep, "cpu_ms_per_1000": (b1 - b0 - idle_rate * dt) / 1e6 * 1000.0 / ok,
+                           "cpu_ms_per_1000_raw": (b1 - b0) / 1e6 * 1000.0 / ok,
+                           "idle_ms_per_s": idle_rate / 1e6, "ok": r["ok"], "failed": r["failed"]}
+                    rows.setdefault(p.name, []).append(row)
+                    log("ordinary rep %d %-10s %7.1f ms/1000 calls (raw %.1f, idle %.2f ms/s) "
+                        "ok %d failed %d" % (rep, p.name, row["cpu_ms_per_1000"],
+                                             row["cpu_ms_per_1000_raw"], row["idle_ms_per_s"],
+                                             r["ok"], r["failed"]))
+                finally:
+                    p.stop()
+        summ = {}
+        for name, rs in rows.items():
+            v = [r["cpu_ms_per_1000"] for r in rs]
+            summ[name] = {"cpu_ms_per_1000_median": med(v), "cpu_spread": spread(v),
+                          "failed": sum(r["failed"] for r in rs)}
+        # per repeat, side by side: the ratios of the same repeat, then their median
+        ratios = {}
+        for name in rows:
+            rr = [x["cpu_ms_per_1000"] / y["cpu_ms_per_1000"]
+                  for x, y in zip(rows[name], rows.get("stock", []))
+                  if y["cpu_ms_per_1000"] > 0]
+            ratios[name] = {"median": med(rr), "spread": spread(rr)}
+        self.results["ordinary"] = {"rows": rows, "summary": summ, "ratio_to_stock": ratios,
+                                    "rate": rate, "calls": n}
+        log("ordinary calls, CPU per call / stock (median of repeats): %s" % ", ".join(
+            "%s %.3f" % (k, v["median"]) for k, v in sorted(ratios.items()) if v["median"]))
+
     # -- 2. instructions per call ---------------------------------------------
     def callgrind(self):
         """Instructions per call. Kamailio runs under callgrind (every process); after
@@ -722,59 +836,111 @@ class Bench:
         priming are never counted, and the idle window (timers, fetcher and
         housekeeper wake-ups) is subtracted from each call window."""
         q = self.quick
-        n = 10 if q else 60
-        rate = 10 if q else 20
-        nwarm = 5 if q else 10
-        keys_ = ("b",) if q else ("a", "b", "c")
-        dur = n / float(rate)
+        keys_ = ("b",) if q else ("a", "m", "b", "c")
+        kinds_ = {"a": ("warm", "miss", "ordinary"), "b": ("warm", "miss", "ordinary"),
+                  "c": ("warm", "ordinary"), "m": ("ordinary",)}
         out, per, prof = {}, {}, {}
+        for key in keys_:
+            name, run = self._cg_measure(key, ("warm", "ordinary") if q else kinds_[key])
+            out[name] = run
+            self._cg_per_call(name, out[name], per, prof, annotate=not q)
+            if name == "relay" and "warm" in per.get(name, {}):
+                per[name]["miss"] = per[name]["warm"]
+        self.results["callgrind"] = {"runs": out, "per_call": per, "calls": 10 if q else 200,
+                                     "rate": 10 if q else 40,
+                                     "top_functions": prof}
+
+    # -- 2b. where the reference cfg's instructions go (issue 19) ----------------
+    def cfgcost(self):
+        """Instructions per call of cfg/kamailio.cfg as shipped and of variants that
+        each leave out one statement or setting (CFG_ABLATIONS), for ordinary calls,
+        cached emergency calls and misses: what each costs is the difference. The
+        Debian binaries are stripped (static functions have no names in a profile),
+        so the cost of a cfg statement is measured by taking it out, not by symbol."""
+        q = self.quick
+        with open(CONFIGS["b"][1]) as f:
+            base = f.read()
+        kinds = ("ordinary",) if q else tuple(self.args.cfgcost_kinds.split(","))
+        variants = [("as shipped", base)]
+        pick = [CFG_ABLATIONS[int(i)] for i in self.args.cfgcost_only.split(",")] \
+            if self.args.cfgcost_only else CFG_ABLATIONS
+        for label, *pairs in (CFG_ABLATIONS[:1] if q else pick):
+            pair = next((pr for pr in pairs if pr[0] in base), None)
+            if pair is None:
+                log("cfgcost: '%s': not in cfg/kamailio.cfg, skipped" % label)
+                continue
+            variants.append((label, base.replace(pair[0], pair[1], 1)))
+        per, runs = {}, {}
+        for i, (label, text) in enumerate(variants):
+            path = os.path.join(self.workdir, "cfgcost-%d.cfg" % i)
+            with open(path, "w") as f:
+                f.write(text)
+            name, run = self._cg_measure("b", kinds, cfg=path, name="cfgcost%d" % i)
+            self._cg_per_call(name, run, per, {}, annotate=False)
+            runs[label] = {k: per[name].get(k) for k in kinds}
+        shipped = runs["as shipped"]
+        table = []
+        for label, v in runs.items():
+            table.append({"variant": label, "per_call": v,
+                          "saves": {k: (shipped[k] - v[k]) if (shipped[k] and v[k]) else None
+                                    for k in kinds}})
+            log("cfgcost %-45s %s" % (label, "  ".join(
+                "%s %.0f (%+.0f)" % (k, v[k] or 0, -(table[-1]["saves"][k] or 0)) for k in kinds)))
+        self.results["cfgcost"] = {"kinds": kinds, "table": table}
+
+    def _cg_measure(self, key, kinds, cfg=None, name=None, tag="-cg"):
+        """One configuration under callgrind: prime, zero, idle window, then one
+        window per kind (warm: cached emergency calls, miss: emergency calls of
+        new callers, ordinary: non-emergency calls), each dumped separately."""
+        q = self.quick
+        n = 10 if q else 200
+        rate = 10 if q else 40
+        nwarm = 5 if q else 10
+        dur = n / float(rate)
+        # each window lasts until tm has freed its calls' transactions (wait_timer,
+        # 5 s after the final reply), so no window pays for the one before it
+        win = dur + 6.5
 
         def ctl(args, pids):
             r = subprocess.run(["callgrind_control"] + args + [str(x) for x in pids],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
             return r.stdout.decode("utf-8", "replace")
 
-        for key in keys_:
-            name = CONFIGS[key][0]
-            p = Proxy(self, key, tag="-cg", valgrind=True)
-            try:
-                p.start()
-                warm = ["bcgw%s%d" % (key, i) for i in range(nwarm)]
-                self.prime(p, warm, rate=5)
-                time.sleep(1.0)
-                pids = kam_pids(p.leader())
-                roles = {}
-                for m in re.finditer(r"PID:\s*(\d+)\s*\n\s*DSC:\s*([^\n]*)", p.kamcmd("core.psx")):
-                    roles[int(m.group(1))] = m.group(2).strip()
-                ctl(["-z"], pids)
+        p = Proxy(self, key, tag=tag, valgrind=True, cfg=cfg, name=name)
+        try:
+            p.start()
+            warm = ["bcgw%s%d" % (key, i) for i in range(nwarm)]
+            self.prime(p, warm, rate=5)
+            time.sleep(1.0)
+            pids = kam_pids(p.leader())
+            roles = {}
+            for m in re.finditer(r"PID:\s*(\d+)\s*\n\s*DSC:\s*([^\n]*)", p.kamcmd("core.psx")):
+                roles[int(m.group(1))] = m.group(2).strip()
+            ctl(["-z"], pids)
+            t0 = time.monotonic()
+            time.sleep(win)
+            ctl(["-d", "idle"], pids)
+            idle_s = time.monotonic() - t0
+            res = {}
+            for kind in kinds:
+                keys = (warm * (n // nwarm + 1))[:n] if kind != "miss" else self.keys(n)
                 t0 = time.monotonic()
-                time.sleep(dur + 1.0)
-                ctl(["-d", "idle"], pids)
-                idle_s = time.monotonic() - t0
-                res = {}
-                for kind in (("warm",) if key == "c" or q else ("warm", "miss")):
-                    keys = (warm * (n // nwarm + 1))[:n] if kind == "warm" else self.keys(n)
-                    t0 = time.monotonic()
-                    r = UacRun(self, p.port, keys, rate, n, tag="cg-%s-%s" % (key, kind),
-                               recv_timeout_ms=10000, trace=False).start()
-                    r = r.wait()
-                    left = dur + 1.0 - (time.monotonic() - t0)
-                    if left > 0:
-                        time.sleep(left)
-                    ctl(["-d", kind], pids)
-                    res[kind] = (r, time.monotonic() - t0)
-            finally:
-                p.stop()
-            out[name] = {"idle_s": idle_s, "dir": p.dir,
-                         "roles": sorted(set(roles.values())),
-                         "pid_roles": {str(k): v for k, v in roles.items()}}
-            for kind, (r, secs) in res.items():
-                out[name][kind] = {"ok": r["ok"], "failed": r["failed"], "seconds": secs}
-            self._cg_per_call(name, out[name], per, prof, annotate=not q)
-            if name == "relay" and "warm" in per.get(name, {}):
-                per[name]["miss"] = per[name]["warm"]
-        self.results["callgrind"] = {"runs": out, "per_call": per, "calls": n, "rate": rate,
-                                     "top_functions": prof}
+                ordinary = dict(service=ORDINARY_NUMBER, ruri_port=self.psap.port) \
+                    if kind == "ordinary" else {}
+                r = UacRun(self, p.port, keys, rate, n, tag="cg-%s-%s" % (p.name, kind),
+                           recv_timeout_ms=10000, trace=False, **ordinary).run()
+                left = win - (time.monotonic() - t0)
+                if left > 0:
+                    time.sleep(left)
+                ctl(["-d", kind], pids)
+                res[kind] = (r, time.monotonic() - t0)
+        finally:
+            p.stop()
+        run = {"idle_s": idle_s, "dir": p.dir, "roles": sorted(set(roles.values())),
+               "pid_roles": {str(k): v for k, v in roles.items()}}
+        for kind, (r, secs) in res.items():
+            run[kind] = {"ok": r["ok"], "failed": r["failed"], "seconds": secs}
+        return p.name, run
 
     @staticmethod
     def _cg_parts(d, reason):
@@ -809,7 +975,7 @@ class Bench:
         idle_parts = {pid: split(pid, f) for pid, f in idle.items()}
         bg_ir = sum(b for _, b in idle_parts.values())
         bg_s = run["idle_s"]
-        for kind in ("warm", "miss"):
+        for kind in ("warm", "miss", "ordinary"):
             if kind not in run:
                 continue
             win = self._cg_parts(run["dir"], kind)
@@ -826,7 +992,7 @@ class Bench:
             bg_s += run[kind]["seconds"]
             per.setdefault(name, {})[kind] = tot / ok
             run[kind].update({"window_Ir": raw, "idle_part_Ir": idle_tot})
-            log("callgrind %-6s %-4s %.0f instructions per call (window %d Ir, idle part %d Ir, "
+            log("callgrind %-10s %-8s %.0f instructions per call (window %d Ir, idle part %d Ir, "
                 "%d ok, %d failed)" % (name, kind, tot / ok, raw, idle_tot, run[kind]["ok"],
                                       run[kind]["failed"]))
             if annotate:
@@ -1234,6 +1400,25 @@ def summary_markdown(R):
              "≤ 0.33 | %s |" % (fmt(ma, 0), fmt(mb, 0), fmt(ia.get("miss"), 0),
                                 fmt(ib.get("miss"), 0), fmt(cg.get("relay", {}).get("miss"), 0),
                                 fmt(r, 2), "n/a" if r is None else ("yes" if r <= 0.33 else "NO")))
+    # issue 19: ordinary calls, reference cfg and stock + e911.so vs stock
+    ordn = R.get("ordinary", {})
+    if ordn or any("ordinary" in v for v in cg.values()):
+        oc = ordn.get("summary", {})
+        orr = ordn.get("ratio_to_stock", {})
+
+        def oi(name):
+            return cg.get(name, {}).get("ordinary")
+        for label, name, target in (("reference cfg (b) / stock (a)", "e911", 1.05),
+                                    ("stock + e911.so loaded / stock", "stock+e911", 1.01)):
+            ri = ratio(oi(name), oi("stock"))
+            rc = orr.get(name, {}).get("median")
+            L.append("| ordinary calls, %s: instructions / call %s vs %s (%s); CPU ms / 1000 "
+                     "calls %s vs %s (%s, median of per-repeat ratios) | %s | %s | %s | | ≤ %.2f | %s |" % (
+                         label, fmt(oi(name), 0), fmt(oi("stock"), 0), fmt(ri, 3),
+                         fmt(oc.get(name, {}).get("cpu_ms_per_1000_median"), 0),
+                         fmt(oc.get("stock", {}).get("cpu_ms_per_1000_median"), 0), fmt(rc, 3),
+                         fmt(oi("stock"), 0), fmt(oi(name), 0), fmt(oi("relay"), 0), target,
+                         "n/a" if ri is None else ("yes" if ri <= target else "NO")))
     runs = R.get("callgrind", {}).get("runs", {})
 
     def bg(name):
@@ -1311,13 +1496,21 @@ def main():
     ap.add_argument("--quick", action="store_true", help="everything, briefly; no timing asserted")
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=0)
-    ap.add_argument("--only", default="verify,cpu,callgrind,rate,setup,async,shm,cache,locsvc")
+    ap.add_argument("--only",
+                    default="verify,cpu,ordinary,callgrind,rate,setup,async,shm,cache,locsvc")
     ap.add_argument("--pin", default=None, metavar="KAM/LOAD",
                     help="CPU sets, e.g. 0/1: Kamailio on CPU 0, SIPp and the location "
                          "service on CPU 1 (Kamailio then saturates first)")
     ap.add_argument("--rates", default=None,
                     help="call rates of the rate phase, comma-separated (default: 250 .. 4000)")
     ap.add_argument("--plot", default=None, help="PNG path (default <out>/bench-rate.png)")
+    ap.add_argument("--cfgcost-kinds", default="ordinary,warm,miss",
+                    help="phase cfgcost: which calls to measure each variant with")
+    ap.add_argument("--cfgcost-only", default="", metavar="I,J,...",
+                    help="phase cfgcost: only these CFG_ABLATIONS (0-based)")
+    ap.add_argument("--cfg", action="append", default=[], metavar="KEY=PATH",
+                    help="another file for configuration a, b, c or m (e.g. b=old.cfg: "
+                         "the reference cfg of another commit)")
     ap.add_argument("--mem", default="tlsf",
                     help="Kamailio memory manager for shm and pkg (-x): tlsf (default here), "
                          "fm, or qm (Kamailio's own default; its free-list walk dominates "
@@ -1356,7 +1549,19 @@ def main():
         raise KeyboardInterrupt("signal %d" % signum)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, _stop)
-    make_sync_cfg()
+    for kv in args.cfg:
+        k, _, path = kv.partition("=")
+        if k not in CONFIGS or not os.path.isfile(path):
+            raise SystemExit("--cfg %s: KEY is one of %s, PATH a file" % (kv, ",".join(CONFIGS)))
+        CONFIGS[k] = (CONFIGS[k][0], os.path.abspath(path))
+        if k == "a":
+            CONFIGS["m"] = (CONFIGS["m"][0], os.path.abspath(path))
+    if any(kv.startswith("b=") for kv in args.cfg):
+        # the synchronous variant of that file, not of the checked-in one
+        import tempfile
+        CONFIGS["s"] = (CONFIGS["s"][0], os.path.join(tempfile.mkdtemp(prefix="e911-bench-"),
+                                                      "e911-sync.cfg"))
+    make_sync_cfg(CONFIGS["s"][1])
     b = Bench(args)
     log("benchmark%s: results in %s" % (" (quick)" if args.quick else "", args.out))
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -1368,7 +1573,8 @@ def main():
         for ph in phases:
             fn = {"verify": b.verify, "cpu": b.cpu, "callgrind": b.callgrind, "rate": b.rate,
                   "setup": b.setup, "async": b.async_, "shm": b.shm, "cache": b.cache,
-                  "locsvc": b.locsvc_capacity}.get(ph)
+                  "locsvc": b.locsvc_capacity, "ordinary": b.ordinary,
+                  "cfgcost": b.cfgcost}.get(ph)
             if fn is None:
                 raise SystemExit("unknown phase %s" % ph)
             t = time.monotonic()
