@@ -65,9 +65,11 @@ def libcurl_version():
         return (0, 0, 0)
 
 
-# h2c (prior knowledge) fails on reused connections before libcurl 8.0.0: the
-# module refuses it there (core/e911_concurrency.c, e911_http2_supported)
-H2C_OK = libcurl_version() >= (8, 0, 0)
+# h2c (prior knowledge) is refused with every libcurl (core/e911_concurrency.c,
+# e911_http2_supported): 7.88 fails it on reused connections, 8.14 leaves the
+# transfers waiting for the first connection (PIPEWAIT) unstarted. StormH2c is
+# kept for the day a libcurl makes it work.
+H2C_OK = False
 
 
 class H2LocationService(t.LocationService):
@@ -222,7 +224,7 @@ class StormHttp1(StormCase):
 
 
 @unittest.skipIf(H2_PYTHON is None, "python3-h2 not installed (scripts/setup-debian.sh)")
-@unittest.skipIf(not H2C_OK, "libcurl %d.%d.%d: h2c refused (H2cRefused)" % libcurl_version())
+@unittest.skipIf(not H2C_OK, "h2c refused with libcurl %d.%d.%d (H2cRefused)" % libcurl_version())
 class StormH2c(StormCase):
     """HTTP/2 with prior knowledge on http:// (modparam http2 "h2c")."""
     LOCSVC = H2LocationService
@@ -239,13 +241,13 @@ class StormH2c(StormCase):
 
 @unittest.skipIf(H2C_OK, "libcurl %d.%d.%d handles h2c (StormH2c)" % libcurl_version())
 class H2cRefused(t.E911TestCase):
-    """libcurl < 8.0.0: http2 "h2c" is refused at start-up, with the reason."""
+    """http2 "h2c" is refused at start-up, with the reason (see H2C_OK)."""
 
-    def test_h2c_refused_with_old_libcurl(self):
+    def test_h2c_refused(self):
         env = t.E911Env("H2cRefused", defines={"E911_HTTP2": t.q("h2c")})
         with self.assertRaises(Exception):
             env.start()          # stops what it started when Kamailio fails
-        self.assertIn("h2c needs libcurl 8.0.0", env.kamailio.log_text())
+        self.assertIn("h2c is not offered", env.kamailio.log_text())
         import shutil
         shutil.rmtree(env.workdir, ignore_errors=True)
 

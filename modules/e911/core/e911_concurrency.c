@@ -34,10 +34,17 @@ int e911_http2_parse(const char *s, e911_http2_t *out)
 int e911_http2_supported(
 		e911_http2_t mode, unsigned int version_num, char *err, size_t errlen)
 {
-	if(mode == E911_H2_H2C && version_num < 0x080000) {
+	/* h2c (HTTP/2 prior knowledge on http://) is not offered: libcurl
+	 * 7.88 (bookworm) fails it on reused connections (curl issue 10634),
+	 * and with 8.14 (trixie) the transfers that wait for the first
+	 * connection (CURLOPT_PIPEWAIT) never start - without that wait each
+	 * transfer opens its own connection, which is HTTP/1.1's cost.
+	 * HTTP/2 by ALPN over https works with both. */
+	if(mode == E911_H2_H2C) {
 		snprintf(err, errlen,
-				"h2c needs libcurl 8.0.0 or later (%u.%u.%u fails HTTP/2 "
-				"prior knowledge on reused connections): use auto + https",
+				"h2c is not offered (libcurl %u.%u.%u): prior-knowledge HTTP/2 "
+				"does not multiplex reliably with Debian's libcurl 7.88 or "
+				"8.14; use https (HTTP/2 by ALPN, http2 auto) or off",
 				(version_num >> 16) & 0xff, (version_num >> 8) & 0xff,
 				version_num & 0xff);
 		return -1;
