@@ -85,18 +85,7 @@ class FloodCase(t.E911TestCase):
     def setUpClass(cls):
         cls.env = t.E911Env(cls.__name__, timeout_ms=cls.TIMEOUT_MS,
                             defines=dict(cls.DEFINES), children=4)
-        cls.uas = {}
-        try:
-            cls.uas["psap"] = soak.SippUas(cls.env.workdir, soak.UAS_SOAK, "psap").start()
-            cls.uas["fallback"] = soak.SippUas(cls.env.workdir, soak.UAS_SOAK,
-                                               "fallback").start()
-            cls.env.extra_defines["E911_FALLBACK_ROUTE"] = t.q(cls.uas["fallback"].uri())
-            cls.env.extra_defines["E911_DEFAULT_ROUTE"] = t.q(cls.uas["fallback"].uri())
-            cls.env.start()
-        except BaseException:
-            for u in cls.uas.values():
-                u.stop()
-            raise
+        cls.uas = soak.start_with_sipp_psaps(cls.env)
         cls.real = ["real%02d" % i for i in range(REAL)]
         recs = cls.env.copies_of("alice", cls.real)
         for r in recs.values():

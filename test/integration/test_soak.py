@@ -172,6 +172,24 @@ class SippLoadResult:
 _load_seq = [0]
 
 
+def start_with_sipp_psaps(env):
+    """Starts two SIPp PSAPs ("psap" and "fallback", UAS_SOAK), makes the
+    fallback the environment's default and fallback route, then starts env;
+    {name: SippUas}. Whatever started is stopped if anything fails."""
+    uas = {}
+    try:
+        uas["psap"] = SippUas(env.workdir, UAS_SOAK, "psap").start()
+        uas["fallback"] = SippUas(env.workdir, UAS_SOAK, "fallback").start()
+        env.extra_defines["E911_FALLBACK_ROUTE"] = t.q(uas["fallback"].uri())
+        env.extra_defines["E911_DEFAULT_ROUTE"] = t.q(uas["fallback"].uri())
+        env.start()
+    except BaseException:
+        for u in uas.values():
+            u.stop()
+        raise
+    return uas
+
+
 def run_sipp_load(workdir, target_port, rows, rate, calls, name="load", scenario=UAC_SOAK,
                   recv_timeout=10, extra_args=None):
     """Runs `calls` calls at `rate` calls/s, callers from rows [(caller, dialled)], with

@@ -150,18 +150,7 @@ class StormCase(t.E911TestCase):
         if cls.LOCSVC is H2TlsLocationService:
             cert = cls.env.locsvc_class(cls.env.workdir, {}).tls_files()[0]
             cls.env.extra_defines["E911_TLS_CA_FILE"] = t.q(cert)
-        cls.uas = {}
-        try:
-            cls.uas["psap"] = soak.SippUas(cls.env.workdir, soak.UAS_SOAK, "psap").start()
-            cls.uas["fallback"] = soak.SippUas(cls.env.workdir, soak.UAS_SOAK,
-                                               "fallback").start()
-            cls.env.extra_defines["E911_FALLBACK_ROUTE"] = t.q(cls.uas["fallback"].uri())
-            cls.env.extra_defines["E911_DEFAULT_ROUTE"] = t.q(cls.uas["fallback"].uri())
-            cls.env.start()
-        except BaseException:
-            for u in cls.uas.values():
-                u.stop()
-            raise
+        cls.uas = soak.start_with_sipp_psaps(cls.env)
         cls.callers = ["storm%03d" % i for i in range(STORM_CALLS)]
         recs = cls.env.copies_of("alice", cls.callers)
         for r in recs.values():
